@@ -1,0 +1,1 @@
+"""BWT Chat: live specialist-network chat for Dutch building and housing supervision."""

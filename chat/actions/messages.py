@@ -1,0 +1,339 @@
+"""Sending messages and reading them back: history pages and the event backlog."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat.actions import Services
+from chat.actions.networks import is_member, load_network, readable_network
+from chat.errors import ActionError
+from chat.events import (
+    author_dict,
+    event_frame,
+    message_dict,
+    network_topic,
+    notification_dict,
+    notification_frame,
+    user_topic,
+)
+from chat.models import (
+    Membership,
+    Mention,
+    Message,
+    Network,
+    NetworkEvent,
+    Notification,
+    Organisation,
+    User,
+    utcnow,
+)
+from chat.rendering import render_message
+
+log = logging.getLogger(__name__)
+
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MESSAGE_CREATED = "message.created"
+MAX_PAGE = 100
+BACKLOG_BATCH = 500
+
+
+@dataclass
+class SendResult:
+    message: dict[str, Any]
+    duplicate: bool
+    unnotified_mentions: list[str] = field(default_factory=list)
+
+    def ack(self) -> dict[str, Any]:
+        return {
+            "type": "ack",
+            "client_id": self.message["client_id"],
+            "network_id": self.message["network_id"],
+            "message_id": self.message["id"],
+            "seq": self.message["seq"],
+            "duplicate": self.duplicate,
+            "unnotified_mentions": self.unnotified_mentions,
+        }
+
+
+def check_send(client_id: object, body: object, max_body_chars: int) -> tuple[str, str]:
+    if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
+        raise ActionError(
+            "invalid_client_id", "client_id must be 8 to 64 characters of A-Z a-z 0-9 _ -."
+        )
+    if not isinstance(body, str):
+        raise ActionError("invalid_frame", "body must be a string.")
+    text = body.strip()
+    if not text:
+        raise ActionError("body_empty", "The message is empty.")
+    if len(text) > max_body_chars:
+        raise ActionError(
+            "body_too_long", f"The message is longer than {max_body_chars} characters.", 413
+        )
+    return client_id, text
+
+
+async def send_message(
+    services: Services, user: User, network_id: int, client_id: object, body: object
+) -> SendResult:
+    """Store a message with its seq, mentions and notifications; publish only after the commit."""
+    client_id, text = check_send(client_id, body, services.settings.max_body_chars)
+    existing = await _sent_before(services, user, client_id)
+    if existing is not None:
+        return existing
+    rendered = render_message(text)
+    try:
+        async with services.db.write() as session:
+            network = await load_network(session, network_id)
+            if not await is_member(session, network_id, user.id):  # type: ignore[arg-type]
+                if network.is_private:
+                    raise ActionError("network_not_found", "No such network.", 404)
+                raise ActionError("not_a_member", "Join the network to post in it.", 403)
+            seq = await session.scalar(
+                update(Network)
+                .where(Network.id == network_id)
+                .values(last_seq=Network.last_seq + 1)
+                .returning(Network.last_seq)
+            )
+            message = Message(
+                network_id=network_id,
+                seq=seq,
+                author_id=user.id,  # type: ignore[arg-type]
+                client_id=client_id,
+                body=text,
+                html=rendered.html,
+                created_at=utcnow(),
+            )
+            session.add(message)
+            await session.flush()
+            notified, unnotified = await _mentioned_members(
+                session, network_id, user, rendered.mentioned_usernames
+            )
+            organisation = await session.get(Organisation, user.organisation_id)
+            payload = message_dict(
+                message,
+                network.slug,
+                author_dict(user, organisation),  # type: ignore[arg-type]
+                [member.username for member in notified],
+            )
+            frame = event_frame(network_id, seq, MESSAGE_CREATED, payload)  # type: ignore[arg-type]
+            session.add(
+                NetworkEvent(
+                    network_id=network_id,
+                    seq=seq,  # type: ignore[arg-type]
+                    kind=MESSAGE_CREATED,
+                    message_id=message.id,
+                    frame=frame,
+                    created_at=message.created_at,
+                )
+            )
+            notification_frames = [
+                (member.id, await _notify(session, member, network, message, payload))
+                for member in notified
+            ]
+    except IntegrityError:
+        # The same client_id raced itself (a retry while the first send was in flight).
+        existing = await _sent_before(services, user, client_id)
+        if existing is None:
+            raise
+        return existing
+    await _publish(services, network_topic(network_id), frame)
+    for member_id, notification in notification_frames:
+        await _publish(services, user_topic(member_id), notification)  # type: ignore[arg-type]
+    return SendResult(message=payload, duplicate=False, unnotified_mentions=unnotified)
+
+
+async def _publish(services: Services, topic: str, frame: str) -> None:
+    """The database already holds the event: a failed publish is logged, clients catch up."""
+    try:
+        await services.broker.publish(topic, frame)
+    except Exception:
+        log.exception("publishing to %s failed; subscribers will catch up from the database", topic)
+
+
+async def _sent_before(services: Services, user: User, client_id: str) -> SendResult | None:
+    async with services.db.read() as session:
+        message = await session.scalar(
+            select(Message).where(Message.author_id == user.id, Message.client_id == client_id)
+        )
+        if message is None:
+            return None
+        [payload] = await message_dicts(session, [message])
+    return SendResult(message=payload, duplicate=True)
+
+
+async def _mentioned_members(
+    session: AsyncSession, network_id: int, author: User, usernames: tuple[str, ...]
+) -> tuple[list[User], list[str]]:
+    """Split mentions into members (notified) and existing non-members (the author is told)."""
+    if not usernames:
+        return [], []
+    users = list(await session.scalars(select(User).where(User.username.in_(usernames))))
+    member_ids = set(
+        await session.scalars(
+            select(Membership.user_id).where(
+                Membership.network_id == network_id,
+                Membership.user_id.in_([u.id for u in users]),
+            )
+        )
+    )
+    notified = [u for u in users if u.id in member_ids and u.id != author.id]
+    unnotified = sorted(u.username for u in users if u.id not in member_ids)
+    return notified, unnotified
+
+
+async def _notify(
+    session: AsyncSession,
+    member: User,
+    network: Network,
+    message: Message,
+    payload: dict[str, Any],
+) -> str:
+    user_seq = await session.scalar(
+        update(User)
+        .where(User.id == member.id)
+        .values(last_seq=User.last_seq + 1)
+        .returning(User.last_seq)
+    )
+    session.add(Mention(message_id=message.id, user_id=member.id))  # type: ignore[arg-type]
+    notification = Notification(
+        user_id=member.id,  # type: ignore[arg-type]
+        user_seq=user_seq,  # type: ignore[arg-type]
+        network_id=network.id,  # type: ignore[arg-type]
+        message_id=message.id,  # type: ignore[arg-type]
+        created_at=message.created_at,
+    )
+    session.add(notification)
+    await session.flush()
+    return notification_frame(notification_dict(notification, network, payload))
+
+
+async def message_dicts(session: AsyncSession, messages: list[Message]) -> list[dict[str, Any]]:
+    """Messages as the client sees them, with authors and mentions, in three queries."""
+    if not messages:
+        return []
+    author_ids = {m.author_id for m in messages}
+    authors = {
+        user.id: author_dict(user, organisation)
+        for user, organisation in (
+            await session.execute(
+                select(User, Organisation)
+                .join(Organisation, Organisation.id == User.organisation_id)
+                .where(User.id.in_(author_ids))
+            )
+        ).all()
+    }
+    mentions: dict[int, list[str]] = {}
+    for message_id, username in (
+        await session.execute(
+            select(Mention.message_id, User.username)
+            .join(User, User.id == Mention.user_id)
+            .where(Mention.message_id.in_([m.id for m in messages]))
+            .order_by(User.username)
+        )
+    ).all():
+        mentions.setdefault(message_id, []).append(username)
+    slugs = dict(
+        (
+            await session.execute(
+                select(Network.id, Network.slug).where(
+                    Network.id.in_({m.network_id for m in messages})
+                )
+            )
+        ).all()
+    )
+    return [
+        message_dict(m, slugs[m.network_id], authors[m.author_id], mentions.get(m.id, []))  # type: ignore[index]
+        for m in messages
+    ]
+
+
+async def history_page(
+    services: Services,
+    user: User,
+    network_id: int,
+    *,
+    before_seq: int | None = None,
+    after_seq: int | None = None,
+    around_seq: int | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    """A page of messages, oldest first, by keyset on seq: new messages never shift a page."""
+    limit = max(1, min(limit, MAX_PAGE))
+    async with services.db.read() as session:
+        network = await readable_network(session, user, network_id)
+        base = select(Message).where(Message.network_id == network_id)
+        older: list[Message] = []
+        newer: list[Message] = []
+        has_more_before = has_more_after = False
+        if around_seq is not None:
+            half = limit // 2
+            older = await _page(
+                session, base.where(Message.seq <= around_seq), desc=True, n=half + 1
+            )
+            newer = await _page(
+                session, base.where(Message.seq > around_seq), desc=False, n=half + 1
+            )
+            has_more_before, older = len(older) > half, older[:half]
+            has_more_after, newer = len(newer) > limit - half, newer[: limit - half]
+        elif after_seq is not None:
+            newer = await _page(
+                session, base.where(Message.seq > after_seq), desc=False, n=limit + 1
+            )
+            has_more_after, newer = len(newer) > limit, newer[:limit]
+            has_more_before = after_seq > 0
+        else:
+            condition = Message.seq < before_seq if before_seq is not None else true()
+            older = await _page(session, base.where(condition), desc=True, n=limit + 1)
+            has_more_before, older = len(older) > limit, older[:limit]
+            has_more_after = before_seq is not None and before_seq <= network.last_seq
+        messages = list(reversed(older)) + newer
+        return {
+            "messages": await message_dicts(session, messages),
+            "has_more_before": has_more_before,
+            "has_more_after": has_more_after,
+            "last_seq": network.last_seq,
+        }
+
+
+async def _page(session: AsyncSession, statement: Any, *, desc: bool, n: int) -> list[Message]:
+    order = Message.seq.desc() if desc else Message.seq.asc()  # type: ignore[attr-defined]
+    return list(await session.scalars(statement.order_by(order).limit(n)))
+
+
+async def backlog_frames(
+    services: Services, user: User, network_id: int, since_seq: int, *, up_to: int | None = None
+) -> list[str]:
+    """Stored event frames after ``since_seq`` (to ``up_to``), in order, for a catching-up socket.
+
+    Read in batches so a client that was away a long time does not load the network at once.
+    """
+    frames: list[str] = []
+    async with services.db.read() as session:
+        await readable_network(session, user, network_id)
+        cursor = since_seq
+        while True:
+            statement = select(NetworkEvent.seq, NetworkEvent.frame).where(
+                NetworkEvent.network_id == network_id, NetworkEvent.seq > cursor
+            )
+            if up_to is not None:
+                statement = statement.where(NetworkEvent.seq <= up_to)
+            rows = (
+                await session.execute(statement.order_by(NetworkEvent.seq).limit(BACKLOG_BATCH))
+            ).all()
+            frames.extend(frame for _, frame in rows)
+            if len(rows) < BACKLOG_BATCH:
+                return frames
+            cursor = rows[-1][0]
+
+
+async def last_seq(services: Services, user: User, network_id: int) -> int:
+    async with services.db.read() as session:
+        network = await readable_network(session, user, network_id)
+        return network.last_seq

@@ -1,0 +1,213 @@
+"""Networks: who may see, join, leave and manage them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat.actions import Services, accounts
+from chat.db import Database
+from chat.errors import ActionError, not_found
+from chat.events import dumps, network_dict, user_topic
+from chat.models import Membership, Network, Organisation, User, utcnow
+from chat.text import fold
+
+_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+async def load_network(session: AsyncSession, network_id: int) -> Network:
+    network = await session.get(Network, network_id)
+    if network is None:
+        raise not_found("network")
+    return network
+
+
+async def is_member(session: AsyncSession, network_id: int, user_id: int) -> bool:
+    return await session.get(Membership, (network_id, user_id)) is not None
+
+
+async def readable_network(session: AsyncSession, user: User, network_id: int) -> Network:
+    """The network if this user may read it. A private one a non-member cannot even see exists."""
+    network = await session.get(Network, network_id)
+    if network is None or (
+        network.is_private and not await is_member(session, network_id, user.id)  # type: ignore[arg-type]
+    ):
+        raise not_found("network")
+    return network
+
+
+async def list_networks(db: Database, user: User) -> list[dict[str, Any]]:
+    async with db.read() as session:
+        counts = dict(
+            (
+                await session.execute(
+                    select(Membership.network_id, func.count()).group_by(Membership.network_id)
+                )
+            ).all()
+        )
+        mine = set(
+            await session.scalars(
+                select(Membership.network_id).where(Membership.user_id == user.id)
+            )
+        )
+        networks = await session.scalars(select(Network).order_by(Network.name))
+        return [
+            network_dict(
+                network, member_count=counts.get(network.id, 0), is_member=network.id in mine
+            )
+            for network in networks
+            if not network.is_private or network.id in mine
+        ]
+
+
+async def network_by_slug(db: Database, user: User, slug: str) -> dict[str, Any]:
+    async with db.read() as session:
+        network_id = await session.scalar(select(Network.id).where(Network.slug == slug))
+        if network_id is None:
+            raise not_found("network")
+        network = await readable_network(session, user, network_id)
+        return await _describe(session, network, user)
+
+
+async def _describe(session: AsyncSession, network: Network, user: User) -> dict[str, Any]:
+    count = await session.scalar(
+        select(func.count()).select_from(Membership).where(Membership.network_id == network.id)
+    )
+    member = await is_member(session, network.id, user.id)  # type: ignore[arg-type]
+    return network_dict(network, member_count=count or 0, is_member=member)
+
+
+async def join_network(db: Database, user: User, network_id: int) -> dict[str, Any]:
+    async with db.write() as session:
+        network = await readable_network(session, user, network_id)
+        if network.is_private and not user.is_admin:
+            # readable_network let us through, so the user is already a member.
+            return await _describe(session, network, user)
+        if not await is_member(session, network_id, user.id):  # type: ignore[arg-type]
+            session.add(Membership(network_id=network_id, user_id=user.id, joined_at=utcnow()))  # type: ignore[arg-type]
+            await session.flush()
+        return await _describe(session, network, user)
+
+
+async def leave_network(services: Services, user: User, network_id: int) -> dict[str, Any]:
+    """Leave a network. Leaving a private one also stops its live stream on every open socket."""
+    async with services.db.write() as session:
+        network = await readable_network(session, user, network_id)
+        await session.execute(
+            delete(Membership).where(
+                Membership.network_id == network_id, Membership.user_id == user.id
+            )
+        )
+        described = await _describe(session, network, user)
+    if network.is_private:
+        await services.broker.publish(
+            user_topic(user.id),  # type: ignore[arg-type]
+            dumps({"type": "unsubscribed", "network_id": network_id}),
+        )
+    return described
+
+
+async def add_member(db: Database, admin: User, network_id: int, username: str) -> None:
+    """Admins add members to private networks (and may add anyone anywhere)."""
+    accounts.require_admin(admin)
+    async with db.write() as session:
+        await load_network(session, network_id)
+        user_id = await session.scalar(select(User.id).where(User.username == username.lower()))
+        if user_id is None:
+            raise not_found("user")
+        if not await is_member(session, network_id, user_id):
+            session.add(Membership(network_id=network_id, user_id=user_id, joined_at=utcnow()))
+
+
+def _check_network_fields(name: str | None, description: str | None) -> None:
+    if name is not None and not 2 <= len(name.strip()) <= 120:
+        raise ActionError("invalid_name", "A network name is 2 to 120 characters.", 422)
+    if description is not None and len(description) > 2000:
+        raise ActionError("invalid_description", "A description is at most 2000 characters.", 422)
+
+
+async def create_network(
+    db: Database, admin: User | None, slug: str, name: str, description: str, is_private: bool
+) -> dict[str, Any]:
+    """Add a network; ``admin`` is None only for the command line, which is trusted."""
+    if admin is not None:
+        accounts.require_admin(admin)
+    slug = slug.strip().lower()
+    if not _SLUG.match(slug) or len(slug) > 64:
+        raise ActionError("invalid_slug", "A slug is lowercase letters and digits with '-'.", 422)
+    _check_network_fields(name, description)
+    async with db.write() as session:
+        if await session.scalar(select(Network.id).where(Network.slug == slug)) is not None:
+            raise ActionError("slug_taken", f"A network with slug {slug!r} exists.", 409)
+        network = Network(
+            slug=slug,
+            name=name.strip(),
+            description=description.strip(),
+            is_private=is_private,
+            created_at=utcnow(),
+        )
+        session.add(network)
+        await session.flush()
+        if admin is not None and is_private:
+            session.add(Membership(network_id=network.id, user_id=admin.id, joined_at=utcnow()))  # type: ignore[arg-type]
+        return network_dict(
+            network, member_count=int(admin is not None and is_private), is_member=False
+        )
+
+
+async def update_network(
+    db: Database,
+    admin: User,
+    network_id: int,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    is_private: bool | None = None,
+) -> dict[str, Any]:
+    accounts.require_admin(admin)
+    _check_network_fields(name, description)
+    async with db.write() as session:
+        network = await load_network(session, network_id)
+        if name is not None:
+            network.name = name.strip()
+        if description is not None:
+            network.description = description.strip()
+        if is_private is not None:
+            network.is_private = is_private
+        await session.flush()
+        return await _describe(session, network, admin)
+
+
+async def member_suggestions(
+    db: Database, user: User, network_id: int, query: str, limit: int = 8
+) -> list[dict[str, Any]]:
+    """Members whose username or a word of their name starts with the query, accents ignored."""
+    folded = fold(query.strip().lstrip("@"))
+    async with db.read() as session:
+        await readable_network(session, user, network_id)
+        statement = (
+            select(User, Organisation)
+            .join(Membership, Membership.user_id == User.id)
+            .join(Organisation, Organisation.id == User.organisation_id)
+            .where(Membership.network_id == network_id)
+            .order_by(User.username)
+        )
+        if folded:
+            escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            statement = statement.where(
+                User.search_name.like(f"{escaped}%", escape="\\")
+                | User.search_name.like(f"% {escaped}%", escape="\\")
+            )
+        rows = (await session.execute(statement.limit(limit))).all()
+    return [
+        {
+            "id": member.id,
+            "username": member.username,
+            "display_name": member.display_name,
+            "organisation": {"name": organisation.name, "type": organisation.type},
+        }
+        for member, organisation in rows
+    ]

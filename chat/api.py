@@ -1,0 +1,350 @@
+"""The JSON HTTP API. Each route checks the request's shape and calls one action."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.schemas import SchemaGenerator
+
+from chat.actions import accounts, messages, networks, notifications
+from chat.auth import require_user, services_of
+from chat.errors import ActionError
+from chat.models import Organisation, User
+
+MAX_JSON_BYTES = 256 * 1024
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise ActionError(
+            "invalid_request", "Send a JSON body (Content-Type: application/json).", 415
+        )
+    raw = await request.body()
+    if len(raw) > MAX_JSON_BYTES:
+        raise ActionError("body_too_long", "The request body is too large.", 413)
+    try:
+        body = json.loads(raw)
+    except ValueError as error:
+        raise ActionError("invalid_json", "The body is not valid JSON.") from error
+    if not isinstance(body, dict):
+        raise ActionError("invalid_json", "The body must be a JSON object.")
+    return body
+
+
+def int_query(request: Request, name: str, default: int | None = None) -> int | None:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError as error:
+        raise ActionError("invalid_request", f"'{name}' must be an integer.") from error
+    if number < 0:
+        raise ActionError("invalid_request", f"'{name}' must not be negative.")
+    return number
+
+
+def path_id(request: Request) -> int:
+    return request.path_params["network_id"]  # type: ignore[no-any-return]
+
+
+async def me(request: Request) -> JSONResponse:
+    """
+    responses:
+      200:
+        description: The logged-in user, with the unread mention count and stream position.
+    """
+    user = await require_user(request)
+    return JSONResponse(await user_profile(request, user))
+
+
+async def user_profile(request: Request, user: User) -> dict[str, Any]:
+    services = services_of(request)
+    async with services.db.read() as session:
+        organisation = await session.get(Organisation, user.organisation_id)
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "email": user.email,
+        "role": user.role,
+        "organisation": {"name": organisation.name, "type": organisation.type},  # type: ignore[union-attr]
+        "is_admin": user.is_admin,
+        "unread_mentions": await notifications.unread_count(services, user),
+        "user_seq": await notifications.current_user_seq(services, user),
+    }
+
+
+async def list_networks(request: Request) -> JSONResponse:
+    """
+    responses:
+      200:
+        description: Every network the user may see, with membership and member counts.
+    """
+    user = await require_user(request)
+    return JSONResponse(await networks.list_networks(services_of(request).db, user))
+
+
+async def join(request: Request) -> JSONResponse:
+    """
+    responses:
+      200:
+        description: The network after joining.
+      404:
+        description: No such network (or a private one the user is not in).
+    """
+    user = await require_user(request)
+    return JSONResponse(
+        await networks.join_network(services_of(request).db, user, path_id(request))
+    )
+
+
+async def leave(request: Request) -> JSONResponse:
+    """
+    responses:
+      200:
+        description: The network after leaving.
+    """
+    user = await require_user(request)
+    return JSONResponse(await networks.leave_network(services_of(request), user, path_id(request)))
+
+
+async def history(request: Request) -> JSONResponse:
+    """
+    parameters:
+      - {name: before_seq, in: query, schema: {type: integer}}
+      - {name: after_seq, in: query, schema: {type: integer}}
+      - {name: around_seq, in: query, schema: {type: integer}}
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100}}
+    responses:
+      200:
+        description: A page of messages, oldest first, by keyset on seq.
+    """
+    user = await require_user(request)
+    page = await messages.history_page(
+        services_of(request),
+        user,
+        path_id(request),
+        before_seq=int_query(request, "before_seq"),
+        after_seq=int_query(request, "after_seq"),
+        around_seq=int_query(request, "around_seq"),
+        limit=int_query(request, "limit", 50) or 50,
+    )
+    return JSONResponse(page)
+
+
+async def post_message(request: Request) -> JSONResponse:
+    """
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [client_id, body]
+            properties:
+              client_id: {type: string, pattern: "^[A-Za-z0-9_-]{8,64}$"}
+              body: {type: string}
+    responses:
+      200:
+        description: The ack fields and the stored message (duplicate true for a retry).
+    """
+    user = await require_user(request)
+    body = await json_body(request)
+    result = await messages.send_message(
+        services_of(request), user, path_id(request), body.get("client_id"), body.get("body")
+    )
+    return JSONResponse({**result.ack(), "message": result.message})
+
+
+async def members(request: Request) -> JSONResponse:
+    """
+    parameters:
+      - {name: q, in: query, schema: {type: string}}
+    responses:
+      200:
+        description: Members matching the query, for @mention autocomplete.
+    """
+    user = await require_user(request)
+    query = request.query_params.get("q", "")[:100]
+    found = await networks.member_suggestions(
+        services_of(request).db, user, path_id(request), query
+    )
+    return JSONResponse(found)
+
+
+async def mentions(request: Request) -> JSONResponse:
+    """
+    parameters:
+      - {name: before_id, in: query, schema: {type: integer}}
+      - {name: limit, in: query, schema: {type: integer}}
+    responses:
+      200:
+        description: The mentions inbox, newest first, and the unread count.
+    """
+    user = await require_user(request)
+    inbox = await notifications.list_mentions(
+        services_of(request),
+        user,
+        before_id=int_query(request, "before_id"),
+        limit=int_query(request, "limit", 50) or 50,
+    )
+    return JSONResponse(inbox)
+
+
+async def mark_mentions_read(request: Request) -> JSONResponse:
+    """
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            properties:
+              ids: {type: array, items: {type: integer}}
+              all: {type: boolean}
+    responses:
+      200:
+        description: The unread count afterwards.
+    """
+    user = await require_user(request)
+    body = await json_body(request)
+    ids = body.get("ids", [])
+    if not isinstance(ids, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in ids
+    ):
+        raise ActionError("invalid_request", "'ids' must be a list of integers.")
+    unread = await notifications.mark_read(
+        services_of(request), user, ids, everything=body.get("all") is True
+    )
+    return JSONResponse({"unread": unread})
+
+
+async def get_signup_domains(request: Request) -> JSONResponse:
+    """
+    responses:
+      200:
+        description: The e-mail domains sign-up is restricted to (empty means open).
+    """
+    user = await require_user(request)
+    accounts.require_admin(user)
+    return JSONResponse({"domains": await accounts.list_signup_domains(services_of(request).db)})
+
+
+async def put_signup_domains(request: Request) -> JSONResponse:
+    """
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            properties:
+              domains: {type: array, items: {type: string}}
+    responses:
+      200:
+        description: The new list.
+    """
+    user = await require_user(request)
+    body = await json_body(request)
+    domains = body.get("domains")
+    if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
+        raise ActionError("invalid_request", "'domains' must be a list of strings.")
+    stored = await accounts.set_signup_domains(services_of(request).db, user, domains)
+    return JSONResponse({"domains": stored})
+
+
+def _text(body: dict[str, Any], name: str, *, required: bool) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise ActionError("invalid_request", f"'{name}' must be a string.")
+    return value
+
+
+def _flag(body: dict[str, Any], name: str) -> bool | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise ActionError("invalid_request", f"'{name}' must be true or false.")
+    return value
+
+
+async def create_network(request: Request) -> JSONResponse:
+    """
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [slug, name]
+            properties:
+              slug: {type: string}
+              name: {type: string}
+              description: {type: string}
+              is_private: {type: boolean}
+    responses:
+      201:
+        description: The new network.
+    """
+    user = await require_user(request)
+    body = await json_body(request)
+    network = await networks.create_network(
+        services_of(request).db,
+        user,
+        _text(body, "slug", required=True) or "",
+        _text(body, "name", required=True) or "",
+        _text(body, "description", required=False) or "",
+        bool(_flag(body, "is_private")),
+    )
+    return JSONResponse(network, status_code=201)
+
+
+async def update_network(request: Request) -> JSONResponse:
+    """
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            properties:
+              name: {type: string}
+              description: {type: string}
+              is_private: {type: boolean}
+    responses:
+      200:
+        description: The changed network.
+    """
+    user = await require_user(request)
+    body = await json_body(request)
+    network = await networks.update_network(
+        services_of(request).db,
+        user,
+        path_id(request),
+        name=_text(body, "name", required=False),
+        description=_text(body, "description", required=False),
+        is_private=_flag(body, "is_private"),
+    )
+    return JSONResponse(network)
+
+
+routes = [
+    Route("/api/me", me, methods=["GET"]),
+    Route("/api/networks", list_networks, methods=["GET"]),
+    Route("/api/networks/{network_id:int}/join", join, methods=["POST"]),
+    Route("/api/networks/{network_id:int}/leave", leave, methods=["POST"]),
+    Route("/api/networks/{network_id:int}/messages", history, methods=["GET"]),
+    Route("/api/networks/{network_id:int}/messages", post_message, methods=["POST"]),
+    Route("/api/networks/{network_id:int}/members", members, methods=["GET"]),
+    Route("/api/mentions", mentions, methods=["GET"]),
+    Route("/api/mentions/read", mark_mentions_read, methods=["POST"]),
+    Route("/api/admin/signup-domains", get_signup_domains, methods=["GET"]),
+    Route("/api/admin/signup-domains", put_signup_domains, methods=["PUT"]),
+    Route("/api/admin/networks", create_network, methods=["POST"]),
+    Route("/api/admin/networks/{network_id:int}", update_network, methods=["PATCH"]),
+]
+
+schemas = SchemaGenerator(
+    {"openapi": "3.0.3", "info": {"title": "BWT Chat API", "version": "1.0.0"}}
+)

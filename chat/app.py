@@ -1,0 +1,118 @@
+"""The application factory: routes, middleware, and the lifespan that owns database and broker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from channels import Broker
+from chat import api, web
+from chat.actions import Services
+from chat.db import Database
+from chat.errors import ActionError
+from chat.hub import websocket_endpoint
+from chat.migrate import migrate
+from chat.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """
+    responses:
+      200:
+        description: The database and the broker answer.
+      503:
+        description: One of them does not.
+    """
+    services: Services = request.app.state.services
+    status = {}
+    for name, check in (("database", services.db.ping), ("broker", services.broker.ping)):
+        try:
+            await asyncio.wait_for(check(), 3)
+            status[name] = "ok"
+        except Exception as error:  # any failure means "not healthy"; say which
+            log.warning("health check of %s failed: %r", name, error)
+            status[name] = "failing"
+    healthy = all(value == "ok" for value in status.values())
+    return JSONResponse(status, status_code=200 if healthy else 503)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(api.schemas.get_schema(routes=request.app.routes))
+
+
+async def on_action_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ActionError)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": error.as_dict()}, status_code=error.status)
+    if error.status == 401:
+        return web._to_login(request)
+    return await web.error_page(request, error)
+
+
+async def on_http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "invalid_request")
+    wrapped = ActionError(code, str(error.detail), error.status_code)
+    return await on_action_error(request, wrapped)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        database = Database(settings.database_url)
+        if settings.migrate_on_start:
+            await migrate(database)
+        broker = Broker(settings.broker_url, prefix=settings.redis_prefix)
+        await broker.connect()
+        app.state.services = Services(db=database, broker=broker, settings=settings)
+        try:
+            yield
+        finally:
+            await broker.disconnect()
+            await database.dispose()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False),
+        Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+        WebSocketRoute("/ws", websocket_endpoint),
+        Mount("/static", StaticFiles(directory=web.PROJECT_ROOT / "static"), name="static"),
+        *api.routes,
+        *web.routes,
+    ]
+    middleware = [
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.session_secret(),
+            session_cookie="bwt_session",
+            max_age=30 * 86400,
+            same_site="lax",
+            https_only=settings.https_only_cookies,
+        )
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={ActionError: on_action_error, HTTPException: on_http_error},
+    )

@@ -1,0 +1,164 @@
+"""The `bwt` command: serve (the default), migrate, users, networks and sign-up domains."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+import uvicorn
+
+from chat.actions import accounts, networks
+from chat.db import Database
+from chat.errors import ActionError
+from chat.migrate import migrate
+from chat.models import Network, OrganisationType, UserRole
+from chat.settings import get_settings
+
+T = TypeVar("T")
+
+
+def _with_database(work: Callable[[Database], Awaitable[T]]) -> T:
+    async def run() -> T:
+        database = Database(get_settings().database_url)
+        try:
+            await migrate(database)
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(run())
+    except ActionError as error:
+        raise click.ClickException(f"{error.code}: {error.message}") from error
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def main(context: click.Context) -> None:
+    """BWT Chat. Without a command: serve."""
+    if context.invoked_subcommand is None:
+        context.invoke(serve)
+
+
+@main.command()
+@click.option("--host", default=None, help="address to listen on (BWT_HOST, default 127.0.0.1)")
+@click.option("--port", default=None, type=int, help="port (BWT_PORT, default 8000)")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the web server (migrates the database and loads the catalogue on first start)."""
+    settings = get_settings()
+    uvicorn.run(
+        "chat.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        ws_max_size=settings.max_frame_bytes,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+@main.command("migrate")
+def migrate_command() -> None:
+    """Bring the database schema up to date and load the catalogue if it never was."""
+
+    async def nothing(database: Database) -> None:
+        return None
+
+    _with_database(nothing)
+    click.echo("database is up to date")
+
+
+@main.command("create-user")
+@click.option("--username", required=True)
+@click.option("--display-name", required=True)
+@click.option("--email", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", type=click.Choice([r.value for r in UserRole]), default="other")
+@click.option("--organisation", "organisation_name", required=True)
+@click.option(
+    "--organisation-type",
+    type=click.Choice([t.value for t in OrganisationType]),
+    default="other",
+)
+@click.option("--admin", is_flag=True, help="make this user an administrator")
+def create_user(
+    username: str,
+    display_name: str,
+    email: str,
+    password: str,
+    role: str,
+    organisation_name: str,
+    organisation_type: str,
+    admin: bool,
+) -> None:
+    """Create a user (an admin with --admin; sign-up domain limits do not apply)."""
+    registration = accounts.Registration(
+        display_name, username, email, password, role, organisation_name, organisation_type
+    )
+
+    async def create(database: Database) -> None:
+        try:
+            user = await accounts.register_user(database, registration, is_admin=admin)
+        except accounts.RegistrationRejected as rejected:
+            problems = ", ".join(f"{field}: {code}" for field, code in rejected.errors.items())
+            raise click.ClickException(problems) from rejected
+        click.echo(f"created {'admin' if admin else 'user'} {user.username} (id {user.id})")
+
+    _with_database(create)
+
+
+@main.group("networks")
+def networks_group() -> None:
+    """List and add specialist networks."""
+
+
+@networks_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def list_networks(as_json: bool) -> None:
+    from sqlalchemy import select
+
+    async def fetch(database: Database) -> list[Network]:
+        async with database.read() as session:
+            return list(await session.scalars(select(Network).order_by(Network.slug)))
+
+    found = _with_database(fetch)
+    if as_json:
+        click.echo(json.dumps([n.model_dump(mode="json") for n in found], ensure_ascii=False))
+        return
+    for network in found:
+        marker = " (private)" if network.is_private else ""
+        click.echo(f"{network.id:>4}  {network.slug:<40} {network.name}{marker}")
+
+
+@networks_group.command("add")
+@click.argument("slug")
+@click.argument("name")
+@click.option("--description", default="")
+@click.option("--private", is_flag=True)
+def add_network(slug: str, name: str, description: str, private: bool) -> None:
+    async def add(database: Database) -> dict[str, object]:
+        return await networks.create_network(database, None, slug, name, description, private)
+
+    created = _with_database(add)
+    click.echo(f"added network {created['slug']} (id {created['id']})")
+
+
+@main.command("signup-domains")
+@click.argument("domains", nargs=-1)
+@click.option("--clear", is_flag=True, help="allow every domain again")
+def signup_domains(domains: tuple[str, ...], clear: bool) -> None:
+    """Show, or with arguments set, the e-mail domains allowed to sign up."""
+
+    async def apply(database: Database) -> list[str]:
+        if not domains and not clear:
+            return await accounts.list_signup_domains(database)
+        from chat.models import User
+
+        trusted = User(is_admin=True)  # the command line is trusted like an admin
+        return await accounts.set_signup_domains(database, trusted, list(domains))
+
+    result = _with_database(apply)
+    click.echo(", ".join(result) if result else "sign-up is open to every e-mail domain")

@@ -1,0 +1,99 @@
+"""The shapes that leave the server: messages, networks, notifications and the frames carrying them.
+
+Each frame is serialised to JSON once, where it is made; the hub and the broker pass the string
+on untouched, so a message fanned out to a thousand sockets is encoded one time.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from chat.models import Message, Network, Notification, Organisation, User
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def author_dict(user: User, organisation: Organisation) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "organisation": {"name": organisation.name, "type": organisation.type},
+    }
+
+
+def message_dict(
+    message: Message, network_slug: str, author: dict[str, Any], mentions: list[str]
+) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "network_id": message.network_id,
+        "seq": message.seq,
+        "client_id": message.client_id,
+        "body": message.body,
+        "html": message.html,
+        "kind": message.kind,
+        "created_at": iso(message.created_at),
+        "author": author,
+        "mentions": mentions,
+        "permalink": f"/n/{network_slug}/m/{message.seq}",
+    }
+
+
+def network_dict(network: Network, *, member_count: int, is_member: bool) -> dict[str, Any]:
+    return {
+        "id": network.id,
+        "slug": network.slug,
+        "name": network.name,
+        "description": network.description,
+        "is_private": network.is_private,
+        "member_count": member_count,
+        "is_member": is_member,
+        "last_seq": network.last_seq,
+    }
+
+
+def network_ref(network: Network) -> dict[str, Any]:
+    return {"id": network.id, "slug": network.slug, "name": network.name}
+
+
+def notification_dict(
+    notification: Notification, network: Network, message: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "id": notification.id,
+        "user_seq": notification.user_seq,
+        "kind": notification.kind,
+        "created_at": iso(notification.created_at),
+        "read": notification.read_at is not None,
+        "network": network_ref(network),
+        "message": message,
+    }
+
+
+def event_frame(network_id: int, seq: int, kind: str, message: dict[str, Any]) -> str:
+    return dumps(
+        {"type": "event", "network_id": network_id, "seq": seq, "kind": kind, "message": message}
+    )
+
+
+def notification_frame(notification: dict[str, Any]) -> str:
+    return dumps(
+        {"type": "notification", "user_seq": notification["user_seq"], "notification": notification}
+    )
+
+
+def network_topic(network_id: int) -> str:
+    return f"network:{network_id}"
+
+
+def user_topic(user_id: int) -> str:
+    return f"user:{user_id}"

@@ -1,0 +1,298 @@
+"""The WebSocket hub: one socket per browser tab, fed from the broker in per-network seq order.
+
+Each socket has one bounded subscriber queue for every topic it follows (its networks and the
+user's own stream). A writer task drains that queue; frames that must stay in order with it —
+backlogs, acks — go out under the same lock, so a client sees each network's events in seq order,
+each once, even while it is catching up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from functools import lru_cache
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from channels import Subscriber, SubscriberOverflow
+from chat import metrics
+from chat.actions import Services
+from chat.actions.messages import backlog_frames, last_seq, send_message
+from chat.actions.notifications import current_user_seq, notification_frames_since
+from chat.auth import current_user, services_of
+from chat.errors import ActionError
+from chat.events import dumps, network_topic, user_topic
+from chat.models import User
+from chat.protocol import (
+    CLOSE_FLOOD,
+    CLOSE_NOT_AUTHENTICATED,
+    CLOSE_ORIGIN_NOT_ALLOWED,
+    CLOSE_SLOW_CONSUMER,
+    CLOSE_TOO_BIG,
+    error_frame,
+    int_field,
+    parse_frame,
+)
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=4096)
+def stream_position(frame: str) -> tuple[str, int, int]:
+    """(frame type, network id, seq or user_seq) of a published frame.
+
+    Cached by the frame string itself: the broker hands every local socket the same str object,
+    so the JSON is parsed once per process, not once per socket.
+    """
+    parsed = json.loads(frame)
+    kind = parsed["type"]
+    if kind == "event":
+        return kind, parsed["network_id"], parsed["seq"]
+    return kind, parsed.get("network_id", 0), parsed.get("user_seq", 0)
+
+
+class TokenBucket:
+    """Frames a socket may send: ``rate`` per second with bursts of ``burst``."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
+    origin = websocket.headers.get("origin")
+    if not origin:
+        return False
+    if allowed:
+        return origin.rstrip("/") in allowed
+    scheme = "https" if websocket.url.scheme == "wss" else "http"
+    return origin.rstrip("/") == f"{scheme}://{websocket.headers.get('host', '')}"
+
+
+class Connection:
+    """One open socket of one user."""
+
+    def __init__(
+        self, websocket: WebSocket, services: Services, user: User, subscriber: Subscriber
+    ) -> None:
+        self.websocket = websocket
+        self.services = services
+        self.settings = services.settings
+        self.user = user
+        self.subscriber = subscriber
+        self.lock = asyncio.Lock()
+        #: the highest seq sent per followed network; events at or below it are duplicates.
+        self.sent_seq: dict[int, int] = {}
+        self.sent_user_seq = 0
+        self.bucket = TokenBucket(self.settings.frame_rate, self.settings.frame_burst)
+        self.excess_frames = 0
+
+    async def send(self, text: str) -> None:
+        await asyncio.wait_for(self.websocket.send_text(text), self.settings.send_timeout_seconds)
+
+    async def run(self) -> None:
+        await self.subscriber.add_topic(user_topic(self.user.id))  # type: ignore[arg-type]
+        self.sent_user_seq = await current_user_seq(self.services, self.user)
+        await self.send(
+            dumps(
+                {
+                    "type": "welcome",
+                    "user_id": self.user.id,
+                    "username": self.user.username,
+                    "display_name": self.user.display_name,
+                    "user_seq": self.sent_user_seq,
+                    "max_body_chars": self.settings.max_body_chars,
+                }
+            )
+        )
+        writer = asyncio.create_task(self.write_loop())
+        reader = asyncio.create_task(self.read_loop())
+        done, pending = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            task.result()
+
+    # -- from the broker to the client ---------------------------------------------------------
+
+    async def write_loop(self) -> None:
+        try:
+            while True:
+                _, frame = await self.subscriber.get()
+                async with self.lock:
+                    await self.forward(frame)
+        except (SubscriberOverflow, TimeoutError):
+            metrics.slow_consumers.inc()
+            await self.close(CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and catch up")
+
+    async def forward(self, frame: str) -> None:
+        kind, network_id, seq = stream_position(frame)
+        if kind == "event":
+            sent = self.sent_seq.get(network_id)
+            if sent is None or seq <= sent:
+                return
+            if seq > sent + 1:
+                # Another process committed an earlier event but published it later: fetch it.
+                for missing in await backlog_frames(
+                    self.services, self.user, network_id, sent, up_to=seq - 1
+                ):
+                    await self.send(missing)
+            await self.send(frame)
+            self.sent_seq[network_id] = seq
+        elif kind == "notification":
+            if seq <= self.sent_user_seq:
+                return
+            if seq > self.sent_user_seq + 1:
+                await self.sync_notifications_locked(self.sent_user_seq)
+                if seq <= self.sent_user_seq:
+                    return
+            await self.send(frame)
+            self.sent_user_seq = seq
+        elif kind == "unsubscribed":
+            # Sent on the user's stream when they left or lost a network: stop at once.
+            await self.subscriber.remove_topic(network_topic(network_id))
+            self.sent_seq.pop(network_id, None)
+            await self.send(frame)
+
+    # -- from the client ----------------------------------------------------------------------
+
+    async def read_loop(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                await self.reply_error(ActionError("invalid_json", "Send text frames with JSON."))
+                continue
+            if len(text.encode()) > self.settings.max_frame_bytes:
+                await self.close(CLOSE_TOO_BIG, "frame too large")
+                return
+            if not self.bucket.take():
+                self.excess_frames += 1
+                if self.excess_frames > self.settings.frame_burst:
+                    await self.close(CLOSE_FLOOD, "too many frames")
+                    return
+                await self.reply_error(ActionError("rate_limited", "Too many frames; slow down."))
+                continue
+            self.excess_frames = 0
+            await self.handle(text)
+
+    async def handle(self, text: str) -> None:
+        ref: object = None
+        try:
+            frame = parse_frame(text)
+            ref = frame.get("client_id") if frame["type"] == "send" else frame["type"]
+            metrics.frames_received.labels(frame["type"]).inc()
+            await getattr(self, f"on_{frame['type']}")(frame)
+        except ActionError as error:
+            await self.reply_error(error, ref)
+        except (WebSocketDisconnect, asyncio.CancelledError, TimeoutError):
+            raise
+        except Exception:
+            log.exception("frame from user %s failed: %.200s", self.user.id, text)
+            await self.reply_error(ActionError("internal_error", "The server failed."), ref)
+
+    async def reply(self, frame: dict[str, Any]) -> None:
+        async with self.lock:
+            await self.send(dumps(frame))
+
+    async def reply_error(self, error: ActionError, ref: object = None) -> None:
+        metrics.frame_errors.labels(error.code).inc()
+        async with self.lock:
+            await self.send(error_frame(error, ref))
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self.reply({"type": "pong"})
+
+    async def on_subscribe(self, frame: dict[str, Any]) -> None:
+        network_id = int_field(frame, "network_id")
+        since_seq = int_field(frame, "since_seq", required=False)
+        assert network_id is not None
+        async with self.lock:
+            # Raises for networks the user may not read, before anything is subscribed.
+            await last_seq(self.services, self.user, network_id)
+            # Subscribe first, then read: an event committed in between arrives both ways and
+            # the seq check in forward() drops the second copy.
+            await self.subscriber.add_topic(network_topic(network_id))
+            newest = await last_seq(self.services, self.user, network_id)
+            if since_seq is not None and since_seq < newest:
+                for backlog_frame in await backlog_frames(
+                    self.services, self.user, network_id, since_seq, up_to=newest
+                ):
+                    await self.send(backlog_frame)
+            self.sent_seq[network_id] = newest
+            await self.send(
+                dumps({"type": "subscribed", "network_id": network_id, "last_seq": newest})
+            )
+
+    async def on_unsubscribe(self, frame: dict[str, Any]) -> None:
+        network_id = int_field(frame, "network_id")
+        assert network_id is not None
+        async with self.lock:
+            await self.subscriber.remove_topic(network_topic(network_id))
+            self.sent_seq.pop(network_id, None)
+            await self.send(dumps({"type": "unsubscribed", "network_id": network_id}))
+
+    async def on_send(self, frame: dict[str, Any]) -> None:
+        network_id = int_field(frame, "network_id")
+        assert network_id is not None
+        result = await send_message(
+            self.services, self.user, network_id, frame.get("client_id"), frame.get("body")
+        )
+        if not result.duplicate:
+            metrics.messages_stored.inc()
+        await self.reply(result.ack())
+
+    async def on_sync_notifications(self, frame: dict[str, Any]) -> None:
+        since = int_field(frame, "since_user_seq")
+        assert since is not None
+        async with self.lock:
+            await self.sync_notifications_locked(since)
+            await self.send(dumps({"type": "notifications_synced", "user_seq": self.sent_user_seq}))
+
+    async def sync_notifications_locked(self, since: int) -> None:
+        for notification in await notification_frames_since(self.services, self.user, since):
+            _, _, user_seq = stream_position(notification)
+            await self.send(notification)
+            self.sent_user_seq = max(self.sent_user_seq, user_seq)
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.websocket.application_state == WebSocketState.CONNECTED:
+            try:
+                await self.websocket.close(code, reason)
+            except RuntimeError:
+                pass  # the client went away at the same moment
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    services = services_of(websocket)
+    await websocket.accept()
+    if not origin_allowed(websocket, services.settings.allowed_origins):
+        await websocket.close(CLOSE_ORIGIN_NOT_ALLOWED, "origin not allowed")
+        return
+    user = await current_user(websocket)
+    if user is None:
+        await websocket.close(CLOSE_NOT_AUTHENTICATED, "log in first")
+        return
+    metrics.open_sockets.inc()
+    try:
+        async with services.broker.subscriber(services.settings.socket_queue_size) as subscriber:
+            await Connection(websocket, services, user, subscriber).run()
+    except (WebSocketDisconnect, TimeoutError):
+        pass
+    finally:
+        metrics.open_sockets.dec()

@@ -1,0 +1,71 @@
+"""The WebSocket protocol's vocabulary: client frame types, close codes, and frame checks.
+
+docs/protocol.md documents each of these; tests/test_docs.py fails when one is missing there.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chat.errors import ActionError
+
+CLIENT_FRAME_TYPES = ("subscribe", "unsubscribe", "send", "sync_notifications", "ping")
+SERVER_FRAME_TYPES = (
+    "welcome",
+    "event",
+    "subscribed",
+    "unsubscribed",
+    "ack",
+    "notification",
+    "notifications_synced",
+    "pong",
+    "error",
+)
+
+CLOSE_SLOW_CONSUMER = 4001
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_ORIGIN_NOT_ALLOWED = 4403
+CLOSE_FLOOD = 4429
+CLOSE_TOO_BIG = 1009
+CLOSE_SERVICE_RESTART = 1012
+CLOSE_CODES = (
+    1000,
+    CLOSE_TOO_BIG,
+    CLOSE_SERVICE_RESTART,
+    CLOSE_SLOW_CONSUMER,
+    CLOSE_NOT_AUTHENTICATED,
+    CLOSE_ORIGIN_NOT_ALLOWED,
+    CLOSE_FLOOD,
+)
+
+
+def parse_frame(text: str) -> dict[str, Any]:
+    try:
+        frame = json.loads(text)
+    except ValueError as error:
+        raise ActionError("invalid_json", "The frame is not valid JSON.") from error
+    if not isinstance(frame, dict):
+        raise ActionError("invalid_json", "A frame is a JSON object.")
+    if frame.get("type") not in CLIENT_FRAME_TYPES:
+        raise ActionError(
+            "unknown_type", f"Unknown frame type; expected one of {', '.join(CLIENT_FRAME_TYPES)}."
+        )
+    return frame
+
+
+def int_field(frame: dict[str, Any], name: str, *, required: bool = True) -> int | None:
+    value = frame.get(name)
+    if value is None and not required:
+        return None
+    # bool is an int in Python; true is not a network id.
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 2**62:
+        raise ActionError("invalid_frame", f"'{name}' must be a non-negative integer.")
+    return value
+
+
+def error_frame(error: ActionError, ref: object = None) -> str:
+    frame: dict[str, Any] = {"type": "error", "code": error.code, "message": error.message}
+    if isinstance(ref, str):
+        frame["ref"] = ref
+    return json.dumps(frame, ensure_ascii=False)
