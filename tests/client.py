@@ -1,0 +1,154 @@
+"""A test user as a browser would be one: an HTTP session with its cookie, and WebSockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+
+class Socket:
+    """One WebSocket of a test user, with helpers to wait for a given frame type."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+        self.seen: list[dict[str, Any]] = []
+
+    async def send(self, frame: dict[str, Any] | str) -> None:
+        await self.connection.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    async def receive(self, timeout: float = 5.0) -> dict[str, Any]:
+        frame = json.loads(await asyncio.wait_for(self.connection.recv(), timeout))
+        self.seen.append(frame)
+        return frame
+
+    async def expect(self, frame_type: str, timeout: float = 5.0, **fields: Any) -> dict[str, Any]:
+        """The next frame of this type (and fields); frames of other types are kept in ``seen``."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"no {frame_type} {fields} within {timeout}s; saw {self.seen}")
+            frame = await self.receive(remaining)
+            if frame["type"] == frame_type and all(frame.get(k) == v for k, v in fields.items()):
+                return frame
+
+    async def nothing_for(self, seconds: float) -> list[dict[str, Any]]:
+        """Frames that arrive within ``seconds`` (to show that something did NOT arrive)."""
+        got = []
+        try:
+            while True:
+                got.append(await self.receive(seconds))
+        except TimeoutError:
+            return got
+
+    async def subscribe(self, network_id: int, since_seq: int | None = None) -> list[dict]:
+        """Subscribe and return the backlog events that came before ``subscribed``."""
+        frame: dict[str, Any] = {"type": "subscribe", "network_id": network_id}
+        if since_seq is not None:
+            frame["since_seq"] = since_seq
+        await self.send(frame)
+        events = []
+        while True:
+            got = await self.receive()
+            if got["type"] == "subscribed":
+                return events
+            if got["type"] == "error":
+                raise AssertionError(f"subscribe failed: {got}")
+            if got["type"] == "event":
+                events.append(got)
+
+    async def send_message(self, network_id: int, body: str, client_id: str | None = None) -> dict:
+        client_id = client_id or uuid.uuid4().hex
+        await self.send(
+            {"type": "send", "network_id": network_id, "client_id": client_id, "body": body}
+        )
+        while True:
+            got = await self.receive()
+            if got["type"] == "ack" and got["client_id"] == client_id:
+                return got
+            if got["type"] == "error" and got.get("ref") == client_id:
+                return got
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+class ChatUser:
+    def __init__(self, base_url: str, username: str) -> None:
+        self.base_url = base_url
+        self.username = username
+        self.http = httpx.AsyncClient(base_url=base_url, follow_redirects=False, timeout=10)
+        self.sockets: list[Socket] = []
+
+    async def register(self, organisation: str = "Gemeente Utrecht", **overrides: str) -> ChatUser:
+        form = {
+            "display_name": self.username.replace(".", " ").title(),
+            "username": self.username,
+            "email": f"{self.username}@example.nl",
+            "password": "correct horse battery",
+            "role": "toezichthouder",
+            "organisation_name": organisation,
+            "organisation_type": "gemeente",
+            **overrides,
+        }
+        response = await self.http.post("/register", data=form)
+        assert response.status_code == 303, response.text[:2000]
+        return self
+
+    async def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.request(method, path, **kwargs)
+
+    async def network_id(self, slug: str) -> int:
+        networks = (await self.http.get("/api/networks")).json()
+        return next(n["id"] for n in networks if n["slug"] == slug)
+
+    async def join(self, slug: str) -> int:
+        network_id = await self.network_id(slug)
+        response = await self.http.post(f"/api/networks/{network_id}/join")
+        assert response.status_code == 200, response.text
+        return network_id
+
+    async def connect(self, origin: str | None = None, expect_welcome: bool = True) -> Socket:
+        ws_url = self.base_url.replace("http://", "ws://") + "/ws"
+        cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+        connection = await connect(
+            ws_url,
+            origin=origin or self.base_url,  # type: ignore[arg-type]
+            additional_headers={"Cookie": cookie} if cookie else {},
+            max_size=2**22,
+        )
+        socket = Socket(connection)
+        self.sockets.append(socket)
+        if expect_welcome:
+            await socket.expect("welcome")
+        return socket
+
+    async def aclose(self) -> None:
+        for socket in self.sockets:
+            await socket.connection.close()
+        await self.http.aclose()
+
+
+async def make_admin(server: Any, username: str) -> ChatUser:
+    """An administrator made the documented way, with `bwt create-user --admin`, then logged in."""
+    password = "beheer wachtwoord 1"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chat", "create-user", "--admin",
+        "--username", username, "--display-name", username.title(),
+        "--email", f"{username}@example.nl", "--password", password,
+        "--organisation", "Ministerie van BZK", "--organisation-type", "rijk",
+        cwd=server.workdir, env=server.environment(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode()
+    admin = ChatUser(server.url, username)
+    response = await admin.http.post("/login", data={"login": username, "password": password})
+    assert response.status_code == 303, response.text[:500]
+    return admin
