@@ -1,0 +1,134 @@
+"""A consumer's bounded inbox for events on any number of topics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+logger = logging.getLogger(__name__)
+
+
+class SubscriberOverflow(Exception):
+    """Events were dropped for this subscriber, so it must reconnect and catch up.
+
+    Raised by ``Subscriber.get()`` once the subscriber fell a whole queue behind: dropping it
+    keeps one slow socket from stalling every other recipient or growing memory without bound.
+    The database is the source of truth, so catching up from it loses nothing.
+    """
+
+
+class SubscriptionLost(SubscriberOverflow):
+    """The transport dropped (or the broker closed), so events may have been missed.
+
+    A subclass of ``SubscriberOverflow`` because the consumer's remedy is the same: reconnect
+    and catch up from the database. Catching ``SubscriberOverflow`` handles both.
+    """
+
+
+class TopicRegistry(Protocol):
+    """What a Subscriber needs from its broker: joining and leaving a topic's fan-out."""
+
+    async def _attach(self, subscriber: Subscriber, topic: str) -> None: ...
+
+    async def _detach(self, subscriber: Subscriber, topic: str) -> None: ...
+
+
+class Subscriber:
+    """One bounded queue fed by every topic this consumer follows.
+
+    A WebSocket follows several networks plus its user's own topic; one queue keeps their
+    events in arrival order and bounds the memory a slow socket can hold. Get one from
+    ``Broker.subscriber()`` or ``Broker.subscribe(topic)``, which remove its topics on exit.
+    """
+
+    def __init__(self, registry: TopicRegistry, queue_size: int) -> None:
+        if queue_size < 1:
+            raise ValueError(f"queue_size must be at least 1, not {queue_size}")
+        self._registry = registry
+        self._queue_size = queue_size
+        self._topics: set[str] = set()
+        # None wakes a consumer blocked in get() after the subscriber failed.
+        self._inbox: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue(queue_size)
+        self._failure: SubscriberOverflow | None = None
+
+    @property
+    def topics(self) -> frozenset[str]:
+        """The topics this subscriber currently follows."""
+        return frozenset(self._topics)
+
+    async def add_topic(self, topic: str) -> None:
+        """Follow ``topic``; returns once the transport confirmed delivery of its events.
+
+        So a consumer may add its topics, then read the backlog from the database, and never
+        miss an event published in between.
+        """
+        self._raise_if_failed()
+        if topic in self._topics:
+            return
+        await self._registry._attach(self, topic)
+        self._topics.add(topic)
+
+    async def remove_topic(self, topic: str) -> None:
+        """Stop following ``topic``; events of it already queued stay queued."""
+        if topic not in self._topics:
+            return
+        self._topics.discard(topic)
+        await self._registry._detach(self, topic)
+
+    async def get(self) -> tuple[str, str]:
+        """Wait for the next ``(topic, payload)``.
+
+        Raises ``SubscriberOverflow`` (or ``SubscriptionLost``) at once when events were
+        dropped, without handing out what was still queued: the consumer catches up from the
+        database anyway.
+        """
+        self._raise_if_failed()
+        event = await self._inbox.get()
+        if event is None:
+            self._raise_if_failed()
+            raise RuntimeError("subscriber woken without an event or a failure")
+        return event
+
+    def __aiter__(self) -> Subscriber:
+        return self
+
+    async def __anext__(self) -> tuple[str, str]:
+        return await self.get()
+
+    async def _remove_all_topics(self) -> None:
+        for topic in sorted(self._topics):
+            try:
+                await self.remove_topic(topic)
+            except Exception:
+                logger.exception("could not remove topic %r from a closing subscriber", topic)
+
+    def _offer(self, event: tuple[str, str]) -> None:
+        """Queue ``event`` without waiting, so fan-out never stalls on a slow consumer."""
+        if self._failure is not None:
+            return
+        try:
+            self._inbox.put_nowait(event)
+        except asyncio.QueueFull:
+            logger.warning(
+                "subscriber of %s fell %d events behind; dropping it so it catches up",
+                sorted(self._topics),
+                self._queue_size,
+            )
+            self._fail(
+                SubscriberOverflow(f"more than {self._queue_size} events were waiting; catch up")
+            )
+
+    def _fail(self, failure: SubscriberOverflow) -> None:
+        """Drop queued events and make every later ``get()`` raise ``failure``."""
+        if self._failure is not None:
+            return
+        self._failure = failure
+        while not self._inbox.empty():
+            self._inbox.get_nowait()
+        self._inbox.put_nowait(None)
+
+    def _raise_if_failed(self) -> None:
+        if self._failure is not None:
+            # A fresh traceback each time instead of one growing with every raise.
+            raise self._failure.with_traceback(None)
