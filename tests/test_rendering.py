@@ -1,0 +1,52 @@
+"""Message text to safe HTML, and which @mentions count."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat.rendering import render_message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "[klik](javascript:alert(1))",
+        "[klik](JAVASCRIPT:alert(1))",
+        "<a href='javascript:alert(1)'>x</a>",
+        "![plaatje](https://example.com/x.png)",
+        '<iframe src="https://evil.example"></iframe>',
+        "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    ],
+)
+def test_html_and_scripts_become_text(text: str) -> None:
+    html = render_message(text).html.lower()
+    for dangerous in ("<script", "<img", "<iframe", 'href="javascript', 'href="data:', "<a href='"):
+        assert dangerous not in html, (text, html)
+
+
+def test_markdown_renders_and_links_are_safe() -> None:
+    html = render_message("**Let op**: zie [artikel 5.1](https://wetten.overheid.nl/)").html
+    assert "<strong>Let op</strong>" in html
+    assert (
+        'href="https://wetten.overheid.nl/"' in html
+        and 'rel="noopener noreferrer nofollow"' in html
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "mentioned"),
+    [
+        ("@anna kijk even", ("anna",)),
+        ("@Anna en @anna en @ANNA", ("anna",)),
+        ("@anna, @bram.de-vries.", ("anna", "bram.de-vries")),
+        ("`@anna` in code", ()),
+        ("```\n@anna in een codeblok\n```", ()),
+        ("> @anna in een citaat\n\nmaar @bram niet", ("bram",)),
+        ("mail naar anna@utrecht.nl", ()),
+        ("@a te kort", ()),
+    ],
+)
+def test_which_mentions_count(text: str, mentioned: tuple[str, ...]) -> None:
+    assert render_message(text).mentioned_usernames == mentioned
