@@ -273,9 +273,12 @@ class Connection:
     async def close(self, code: int, reason: str) -> None:
         if self.websocket.application_state == WebSocketState.CONNECTED:
             try:
-                await self.websocket.close(code, reason)
-            except RuntimeError:
-                pass  # the client went away at the same moment
+                # A stalled client cannot even take the close frame: do not wait for it forever.
+                await asyncio.wait_for(
+                    self.websocket.close(code, reason), self.settings.send_timeout_seconds
+                )
+            except (RuntimeError, TimeoutError):
+                pass  # the client went away at the same moment, or is not reading at all
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
