@@ -44,6 +44,11 @@ def ngettext_(singular: str, plural: str, n: int) -> str:
     return translations(current_language.get()).ngettext(singular, plural, n)
 
 
+def N_(message: str) -> str:  # noqa: N802 (the name pybabel looks for)
+    """Mark a text for the catalogue where it is defined; it is translated where it is shown."""
+    return message
+
+
 def pick_language(query_value: str | None, cookie_value: str | None) -> str:
     for candidate in (query_value, cookie_value):
         if candidate in LANGUAGES:

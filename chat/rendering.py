@@ -32,19 +32,24 @@ class RenderedText:
 def render_message(body: str) -> RenderedText:
     """Render once at write time: every reader gets the same sanitised HTML."""
     tokens = _markdown.parse(body)
+    mentioned = _mark_mentions(tokens)
     html = _markdown.renderer.render(tokens, _markdown.options, {})
     safe_html = nh3.clean(
         html,
-        tags=_ALLOWED_TAGS,
+        tags=_ALLOWED_TAGS | {"span"},
         attributes={"a": {"href", "title"}},
+        allowed_classes={"span": {"mention"}},
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
-    return RenderedText(html=safe_html, mentioned_usernames=tuple(_mentions(tokens)))
+    return RenderedText(html=safe_html, mentioned_usernames=tuple(mentioned))
 
 
-def _mentions(tokens: list[Token]) -> list[str]:
-    """Usernames mentioned in plain text; code spans, code blocks and quotes do not count."""
+def _mark_mentions(tokens: list[Token]) -> list[str]:
+    """Find the usernames mentioned in plain text and wrap each in ``<span class="mention">``.
+
+    Code spans, code blocks and quotes do not count: quoting someone does not call them again.
+    """
     found: dict[str, None] = {}
     quote_depth = 0
     for token in tokens:
@@ -52,9 +57,24 @@ def _mentions(tokens: list[Token]) -> list[str]:
             quote_depth += 1
         elif token.type == "blockquote_close":
             quote_depth -= 1
-        elif token.type == "inline" and quote_depth == 0:
-            for child in token.children or []:
-                if child.type == "text":
-                    for match in _MENTION.finditer(child.content):
-                        found.setdefault(match.group(1).lower(), None)
+        elif token.type == "inline" and quote_depth == 0 and token.children:
+            children: list[Token] = []
+            for child in token.children:
+                if child.type != "text" or "@" not in child.content:
+                    children.append(child)
+                    continue
+                position = 0
+                for match in _MENTION.finditer(child.content):
+                    found.setdefault(match.group(1).lower(), None)
+                    children.append(_text(child.content[position : match.start()]))
+                    children.append(Token("html_inline", "", 0, content='<span class="mention">'))
+                    children.append(_text(match.group(0)))
+                    children.append(Token("html_inline", "", 0, content="</span>"))
+                    position = match.end()
+                children.append(_text(child.content[position:]))
+            token.children = children
     return list(found)
+
+
+def _text(content: str) -> Token:
+    return Token("text", "", 0, content=content)

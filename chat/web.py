@@ -18,6 +18,7 @@ from chat.auth import current_user, log_in, log_out, services_of
 from chat.errors import ActionError
 from chat.i18n import (
     LANGUAGE_COOKIE,
+    N_,
     current_language,
     gettext_,
     ngettext_,
@@ -36,30 +37,32 @@ templates = Jinja2Templates(env=_environment)
 
 # Form error codes → English text; the Dutch is in the gettext catalogue.
 FORM_ERRORS = {
-    "display_name_invalid": "Enter your name (at most 100 characters).",
-    "username_invalid": "A username is 3 to 32 lowercase letters, digits, '.', '_' or '-'.",
-    "username_taken": "This username is taken.",
-    "email_invalid": "Enter a valid e-mail address.",
-    "email_taken": "An account with this e-mail address exists already.",
-    "email_domain_not_allowed": "Sign-up is limited to e-mail addresses of member organisations.",
-    "password_too_short": "A password has at least 10 characters.",
-    "role_invalid": "Choose your role.",
-    "organisation_name_invalid": "Enter the name of your organisation.",
-    "organisation_type_invalid": "Choose the type of your organisation.",
+    "display_name_invalid": N_("Enter your name (at most 100 characters)."),
+    "username_invalid": N_("A username is 3 to 32 lowercase letters, digits, '.', '_' or '-'."),
+    "username_taken": N_("This username is taken."),
+    "email_invalid": N_("Enter a valid e-mail address."),
+    "email_taken": N_("An account with this e-mail address exists already."),
+    "email_domain_not_allowed": N_(
+        "Sign-up is limited to e-mail addresses of member organisations."
+    ),
+    "password_too_short": N_("A password has at least 10 characters."),
+    "role_invalid": N_("Choose your role."),
+    "organisation_name_invalid": N_("Enter the name of your organisation."),
+    "organisation_type_invalid": N_("Choose the type of your organisation."),
 }
 ROLE_LABELS = {
-    UserRole.toezichthouder: "Inspector (toezichthouder)",
-    UserRole.handhaver: "Enforcement officer (handhaver)",
-    UserRole.jurist: "Lawyer (jurist)",
-    UserRole.beleidsmedewerker: "Policy adviser (beleidsmedewerker)",
-    UserRole.other: "Other",
+    UserRole.toezichthouder: N_("Inspector (toezichthouder)"),
+    UserRole.handhaver: N_("Enforcement officer (handhaver)"),
+    UserRole.jurist: N_("Lawyer (jurist)"),
+    UserRole.beleidsmedewerker: N_("Policy adviser (beleidsmedewerker)"),
+    UserRole.other: N_("Other"),
 }
 ORGANISATION_LABELS = {
-    OrganisationType.gemeente: "Municipality (gemeente)",
-    OrganisationType.omgevingsdienst: "Environmental service (omgevingsdienst)",
-    OrganisationType.provincie: "Province (provincie)",
-    OrganisationType.rijk: "National government (Rijk)",
-    OrganisationType.other: "Other",
+    OrganisationType.gemeente: N_("Municipality (gemeente)"),
+    OrganisationType.omgevingsdienst: N_("Environmental service (omgevingsdienst)"),
+    OrganisationType.provincie: N_("Province (provincie)"),
+    OrganisationType.rijk: N_("National government (Rijk)"),
+    OrganisationType.other: N_("Other"),
 }
 
 
@@ -206,16 +209,16 @@ async def admin_page(request: Request) -> Response:
         request,
         "admin.html",
         "admin",
-        networks=await networks.list_networks(db, user),
+        networks=await networks.list_networks(db, user, every=True),
         signup_domains=await accounts.list_signup_domains(db),
     )
 
 
 async def error_page(request: Request, error: ActionError) -> Response:
     messages = {
-        401: "Log in to see this page.",
-        403: "You may not see this page.",
-        404: "This page does not exist, or you may not see it.",
+        401: N_("Log in to see this page."),
+        403: N_("You may not see this page."),
+        404: N_("This page does not exist, or you may not see it."),
     }
     return await render(
         request,
@@ -223,7 +226,7 @@ async def error_page(request: Request, error: ActionError) -> Response:
         "error",
         status_code=error.status,
         status=error.status,
-        message=gettext_(messages.get(error.status, "Something went wrong.")),
+        message=gettext_(messages.get(error.status, N_("Something went wrong."))),
     )
 
 

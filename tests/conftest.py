@@ -138,6 +138,11 @@ async def services(stack: Stack) -> AsyncIterator[Services]:
     await database.dispose()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: they are the slowest, and the quick ones should fail first."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -50,3 +50,10 @@ def test_markdown_renders_and_links_are_safe() -> None:
 )
 def test_which_mentions_count(text: str, mentioned: tuple[str, ...]) -> None:
     assert render_message(text).mentioned_usernames == mentioned
+
+
+def test_mentions_are_marked_for_the_reader_but_cannot_be_forged() -> None:
+    html = render_message("@anna kijk even").html
+    assert html == '<p><span class="mention">@anna</span> kijk even</p>\n'
+    forged = render_message('<span class="mention">iedereen</span>').html
+    assert '<span class="mention">iedereen' not in forged

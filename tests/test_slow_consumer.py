@@ -70,7 +70,9 @@ async def test_stalled_client_is_cut_off_and_others_get_everything(start_server)
     with pytest.raises(ConnectionClosed) as closed:
         while True:
             got_before_close.append(await stalled.receive(20))
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+    # 4001 when the close frame still fits in the buffers; a stalled reader may never take it,
+    # and then the server drops the connection without one (1006). Either way it is cut off.
+    assert closed.value.rcvd is None or closed.value.rcvd.code == 4001
     last_seq = max((f["seq"] for f in got_before_close if f["type"] == "event"), default=0)
     assert last_seq < total, "it was cut off before it had everything"
 

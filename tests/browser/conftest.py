@@ -30,7 +30,9 @@ def stack(tmp_path: Path, redis_prefix: str) -> Stack:
     return Stack("sqlite-memory", f"sqlite+aiosqlite:///{tmp_path / 'bwt.db'}", None, redis_prefix)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: the sync API keeps an event loop running in this thread while it
+# lives, and the asyncio tests of other modules must not find one.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
         reason = f"no Chromium at {CHROMIUM} (apt-get install chromium, or set BWT_CHROMIUM)"
@@ -41,7 +43,7 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser

@@ -24,6 +24,12 @@ def template_messages() -> dict[str | tuple[str, ...], str]:
         keywords={"_": None, "gettext": None, "ngettext": (1, 2)},
     ):
         found[message] = f"templates/{filename}:{lineno}"
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+        str(ROOT / "chat"),
+        method_map=[("**.py", "python")],
+        keywords={"gettext_": None, "ngettext_": (1, 2), "N_": None},
+    ):
+        found[message] = f"chat/{filename}:{lineno}"
     return found
 
 
@@ -32,7 +38,7 @@ def catalogue() -> Catalog:
         return read_po(po_file, locale="nl")
 
 
-def test_every_template_string_has_a_dutch_translation() -> None:
+def test_every_interface_string_has_a_dutch_translation() -> None:
     messages = catalogue()
     missing = []
     for message, where in template_messages().items():
