@@ -14,8 +14,13 @@ from chat.actions import accounts, messages, networks, notifications
 from chat.auth import require_user, services_of
 from chat.errors import ActionError
 from chat.models import Organisation, User
+from chat.ratelimit import TokenBucket
 
 MAX_JSON_BYTES = 256 * 1024
+#: per user, the same budget as one WebSocket has (in this process).
+_send_buckets: dict[int, TokenBucket] = {}
+#: ids and seqs are 64-bit in the database; larger numbers cannot name anything.
+LARGEST_ID = 2**62
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -28,7 +33,7 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise ActionError("body_too_long", "The request body is too large.", 413)
     try:
         body = json.loads(raw)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise ActionError("invalid_json", "The body is not valid JSON.") from error
     if not isinstance(body, dict):
         raise ActionError("invalid_json", "The body must be a JSON object.")
@@ -43,13 +48,16 @@ def int_query(request: Request, name: str, default: int | None = None) -> int | 
         number = int(value)
     except ValueError as error:
         raise ActionError("invalid_request", f"'{name}' must be an integer.") from error
-    if number < 0:
-        raise ActionError("invalid_request", f"'{name}' must not be negative.")
+    if not 0 <= number <= LARGEST_ID:
+        raise ActionError("invalid_request", f"'{name}' must be between 0 and {LARGEST_ID}.")
     return number
 
 
 def path_id(request: Request) -> int:
-    return request.path_params["network_id"]  # type: ignore[no-any-return]
+    network_id: int = request.path_params["network_id"]
+    if network_id > LARGEST_ID:
+        raise ActionError("network_not_found", "No such network.", 404)
+    return network_id
 
 
 async def me(request: Request) -> JSONResponse:
@@ -153,6 +161,12 @@ async def post_message(request: Request) -> JSONResponse:
         description: The ack fields and the stored message (duplicate true for a retry).
     """
     user = await require_user(request)
+    settings = services_of(request).settings
+    bucket = _send_buckets.setdefault(
+        user.id, TokenBucket(settings.frame_rate, settings.frame_burst)
+    )  # type: ignore[arg-type]
+    if not bucket.take():
+        raise ActionError("rate_limited", "Too many messages; slow down.", 429)
     body = await json_body(request)
     result = await messages.send_message(
         services_of(request), user, path_id(request), body.get("client_id"), body.get("body")
@@ -213,7 +227,7 @@ async def mark_mentions_read(request: Request) -> JSONResponse:
     body = await json_body(request)
     ids = body.get("ids", [])
     if not isinstance(ids, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in ids
+        isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= LARGEST_ID for i in ids
     ):
         raise ActionError("invalid_request", "'ids' must be a list of integers.")
     unread = await notifications.mark_read(
@@ -319,7 +333,7 @@ async def update_network(request: Request) -> JSONResponse:
     user = await require_user(request)
     body = await json_body(request)
     network = await networks.update_network(
-        services_of(request).db,
+        services_of(request),
         user,
         path_id(request),
         name=_text(body, "name", required=False),
@@ -327,6 +341,28 @@ async def update_network(request: Request) -> JSONResponse:
         is_private=_flag(body, "is_private"),
     )
     return JSONResponse(network)
+
+
+async def add_member(request: Request) -> JSONResponse:
+    """
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [username]
+            properties:
+              username: {type: string}
+    responses:
+      200:
+        description: The network with the new member.
+    """
+    user = await require_user(request)
+    body = await json_body(request)
+    username = _text(body, "username", required=True) or ""
+    db = services_of(request).db
+    await networks.add_member(db, user, path_id(request), username)
+    return JSONResponse(await networks.network_by_id(db, user, path_id(request)))
 
 
 routes = [
@@ -343,6 +379,7 @@ routes = [
     Route("/api/admin/signup-domains", put_signup_domains, methods=["PUT"]),
     Route("/api/admin/networks", create_network, methods=["POST"]),
     Route("/api/admin/networks/{network_id:int}", update_network, methods=["PATCH"]),
+    Route("/api/admin/networks/{network_id:int}/members", add_member, methods=["POST"]),
 ]
 
 schemas = SchemaGenerator(

@@ -22,6 +22,7 @@ from chat import api, web
 from chat.actions import Services
 from chat.db import Database
 from chat.errors import ActionError
+from chat.guard import RequestGuard
 from chat.hub import websocket_endpoint
 from chat.migrate import migrate
 from chat.settings import Settings, get_settings
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *web.routes,
     ]
     middleware = [
+        Middleware(RequestGuard, allowed_origins=settings.allowed_origins),
         Middleware(
             SessionMiddleware,
             secret_key=settings.session_secret(),
@@ -108,7 +110,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_age=30 * 86400,
             same_site="lax",
             https_only=settings.https_only_cookies,
-        )
+        ),
     ]
     return Starlette(
         routes=routes,

@@ -146,6 +146,24 @@ def add_network(slug: str, name: str, description: str, private: bool) -> None:
     click.echo(f"added network {created['slug']} (id {created['id']})")
 
 
+@networks_group.command("add-member")
+@click.argument("slug")
+@click.argument("username")
+def add_network_member(slug: str, username: str) -> None:
+    """Add a user to a network (the way into a private one)."""
+    from sqlalchemy import select
+
+    async def add(database: Database) -> None:
+        async with database.read() as session:
+            network_id = await session.scalar(select(Network.id).where(Network.slug == slug))
+        if network_id is None:
+            raise click.ClickException(f"no network with slug {slug!r}")
+        await networks.add_member(database, None, network_id, username)
+
+    _with_database(add)
+    click.echo(f"{username} is a member of {slug}")
+
+
 @main.command("signup-domains")
 @click.argument("domains", nargs=-1)
 @click.option("--clear", is_flag=True, help="allow every domain again")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from functools import lru_cache
 from typing import Any
 
@@ -20,11 +19,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from channels import Subscriber, SubscriberOverflow
 from chat import metrics
 from chat.actions import Services
-from chat.actions.messages import backlog_frames, last_seq, send_message
+from chat.actions.messages import backlog_frames, last_seq, may_read, send_message
 from chat.actions.notifications import current_user_seq, notification_frames_since
 from chat.auth import current_user, services_of
 from chat.errors import ActionError
 from chat.events import dumps, network_topic, user_topic
+from chat.guard import origin_allowed
 from chat.models import User
 from chat.protocol import (
     CLOSE_FLOOD,
@@ -36,6 +36,7 @@ from chat.protocol import (
     int_field,
     parse_frame,
 )
+from chat.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -54,31 +55,8 @@ def stream_position(frame: str) -> tuple[str, int, int]:
     return kind, parsed.get("network_id", 0), parsed.get("user_seq", 0)
 
 
-class TokenBucket:
-    """Frames a socket may send: ``rate`` per second with bursts of ``burst``."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, float(burst)
-        self.tokens, self.stamp = float(burst), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-
-def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
-    origin = websocket.headers.get("origin")
-    if not origin:
-        return False
-    if allowed:
-        return origin.rstrip("/") in allowed
-    scheme = "https" if websocket.url.scheme == "wss" else "http"
-    return origin.rstrip("/") == f"{scheme}://{websocket.headers.get('host', '')}"
+class SessionEnded(Exception):
+    """The user logged out: every socket of theirs closes with 4401."""
 
 
 class Connection:
@@ -131,14 +109,16 @@ class Connection:
     async def write_loop(self) -> None:
         try:
             while True:
-                _, frame = await self.subscriber.get()
+                topic, frame = await self.subscriber.get()
                 async with self.lock:
-                    await self.forward(frame)
+                    await self.forward(topic, frame)
         except (SubscriberOverflow, TimeoutError):
             metrics.slow_consumers.inc()
             await self.close(CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and catch up")
+        except SessionEnded:
+            await self.close(CLOSE_NOT_AUTHENTICATED, "logged out")
 
-    async def forward(self, frame: str) -> None:
+    async def forward(self, topic: str, frame: str) -> None:
         kind, network_id, seq = stream_position(frame)
         if kind == "event":
             sent = self.sent_seq.get(network_id)
@@ -162,10 +142,18 @@ class Connection:
             await self.send(frame)
             self.sent_user_seq = seq
         elif kind == "unsubscribed":
-            # Sent on the user's stream when they left or lost a network: stop at once.
+            # On the user's stream: they left a private network. On a network's stream: it
+            # became private, and only sockets of non-members must stop (rare: one query each).
+            if topic == network_topic(network_id) and await may_read(
+                self.services, self.user, network_id
+            ):
+                return
             await self.subscriber.remove_topic(network_topic(network_id))
             self.sent_seq.pop(network_id, None)
             await self.send(frame)
+        elif kind == "session_ended":
+            await self.send(frame)
+            raise SessionEnded
 
     # -- from the client ----------------------------------------------------------------------
 
@@ -175,10 +163,9 @@ class Connection:
             if message["type"] == "websocket.disconnect":
                 return
             text = message.get("text")
-            if text is None:
-                await self.reply_error(ActionError("invalid_json", "Send text frames with JSON."))
-                continue
-            if len(text.encode()) > self.settings.max_frame_bytes:
+            if len(text.encode() if text is not None else message.get("bytes") or b"") > (
+                self.settings.max_frame_bytes
+            ):
                 await self.close(CLOSE_TOO_BIG, "frame too large")
                 return
             if not self.bucket.take():
@@ -189,6 +176,9 @@ class Connection:
                 await self.reply_error(ActionError("rate_limited", "Too many frames; slow down."))
                 continue
             self.excess_frames = 0
+            if text is None:
+                await self.reply_error(ActionError("invalid_json", "Send text frames with JSON."))
+                continue
             await self.handle(text)
 
     async def handle(self, text: str) -> None:
@@ -284,7 +274,10 @@ class Connection:
 async def websocket_endpoint(websocket: WebSocket) -> None:
     services = services_of(websocket)
     await websocket.accept()
-    if not origin_allowed(websocket, services.settings.allowed_origins):
+    secure = websocket.url.scheme == "wss"
+    host = websocket.headers.get("host", "")
+    origin = websocket.headers.get("origin")
+    if not origin_allowed(origin, host, secure, services.settings.allowed_origins):
         await websocket.close(CLOSE_ORIGIN_NOT_ALLOWED, "origin not allowed")
         return
     user = await current_user(websocket)

@@ -59,6 +59,8 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=32)
     organisation_id: int = Field(foreign_key="organisation.id")
     is_admin: bool = False
+    #: part of every session cookie; logging out bumps it, which ends every copy of the cookie.
+    session_epoch: int = Field(default=0)
     #: the newest seq of this user's own stream (notifications); bumped in the same transaction.
     last_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     created_at: datetime = Field(sa_column=_timestamp())

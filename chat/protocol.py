@@ -12,6 +12,7 @@ from chat.errors import ActionError
 
 CLIENT_FRAME_TYPES = ("subscribe", "unsubscribe", "send", "sync_notifications", "ping")
 SERVER_FRAME_TYPES = (
+    "session_ended",
     "welcome",
     "event",
     "subscribed",
@@ -43,7 +44,7 @@ CLOSE_CODES = (
 def parse_frame(text: str) -> dict[str, Any]:
     try:
         frame = json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise ActionError("invalid_json", "The frame is not valid JSON.") from error
     if not isinstance(frame, dict):
         raise ActionError("invalid_json", "A frame is a JSON object.")
@@ -67,5 +68,6 @@ def int_field(frame: dict[str, Any], name: str, *, required: bool = True) -> int
 def error_frame(error: ActionError, ref: object = None) -> str:
     frame: dict[str, Any] = {"type": "error", "code": error.code, "message": error.message}
     if isinstance(ref, str):
-        frame["ref"] = ref
-    return json.dumps(frame, ensure_ascii=False)
+        frame["ref"] = ref[:64]
+    # ASCII escapes: a ref echoed from a hostile frame may hold lone surrogates.
+    return json.dumps(frame)

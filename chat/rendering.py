@@ -14,8 +14,11 @@ USERNAME_PATTERN = r"[a-z0-9][a-z0-9._-]{1,30}[a-z0-9]"
 _MENTION = re.compile(rf"(?<![\w@.])@({USERNAME_PATTERN})(?![\w-])", re.IGNORECASE)
 
 # Raw HTML in the text is shown as text ("html": False); links only to safe schemes.
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True})
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True})
 _markdown.disable(["image"])
+_markdown.enable("linkify")
+# Only addresses with a scheme or www.: "@jan.de-vries" is a mention, not the site jan.de.
+_markdown.linkify.set({"fuzzy_link": False, "fuzzy_email": False})
 
 _ALLOWED_TAGS = {
     "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a",

@@ -177,7 +177,7 @@ async def register_page(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    log_out(request)
+    await log_out(request)
     return RedirectResponse("/login", status_code=303)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -273,8 +274,10 @@ async def test_private_network_is_invisible_to_non_members(users, live_server) -
     assert ack["type"] == "error" and ack["code"] == "network_not_found"
 
 
-async def test_history_pages_back_without_skipping_or_repeating(users) -> None:
-    anna = await users("anna")
+async def test_history_pages_back_without_skipping_or_repeating(start_server) -> None:
+    # Many quick posts: a burst budget above the default, which would answer rate_limited.
+    server = start_server(BWT_FRAME_BURST="500")
+    anna = await server.user("anna").register()
     network = await anna.join("monumenten")
     for i in range(1, 121):
         response = await anna.api(
@@ -305,8 +308,10 @@ async def test_history_pages_back_without_skipping_or_repeating(users) -> None:
     assert seen == list(range(1, 121))
 
 
-async def test_permalink_opens_the_network_around_the_message(users) -> None:
-    anna = await users("anna")
+async def test_permalink_opens_the_network_around_the_message(start_server) -> None:
+    # Many quick posts: a burst budget above the default, which would answer rate_limited.
+    server = start_server(BWT_FRAME_BURST="500")
+    anna = await server.user("anna").register()
     network = await anna.join("monumenten")
     for i in range(1, 41):
         await anna.api(
@@ -343,3 +348,25 @@ async def test_http_errors_use_stable_codes(users, live_server) -> None:
     response = await stranger.api("GET", "/api/networks")
     assert response.status_code == 401 and response.json()["error"]["code"] == "not_authenticated"
     await stranger.aclose()
+
+
+async def test_sending_over_http_is_rate_limited_too(users) -> None:
+    anna = await users("anna")
+    network = await anna.join("asbest")
+
+    async def post(i: int):  # type: ignore[no-untyped-def]
+        return await anna.api(
+            "POST",
+            f"/api/networks/{network}/messages",
+            json={"client_id": f"http-flood-{i:04d}", "body": f"m{i}"},
+        )
+
+    responses = await asyncio.gather(*(post(i) for i in range(150)))
+    statuses = [r.status_code for r in responses]
+    assert 429 in statuses and 200 in statuses
+    assert {r.json()["error"]["code"] for r in responses if r.status_code == 429} == {
+        "rate_limited"
+    }
+    networks = (await anna.api("GET", "/api/networks")).json()
+    stored = next(n["last_seq"] for n in networks if n["id"] == network)
+    assert stored == statuses.count(200), "a refused send stores nothing"

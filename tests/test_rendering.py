@@ -57,3 +57,10 @@ def test_mentions_are_marked_for_the_reader_but_cannot_be_forged() -> None:
     assert html == '<p><span class="mention">@anna</span> kijk even</p>\n'
     forged = render_message('<span class="mention">iedereen</span>').html
     assert '<span class="mention">iedereen' not in forged
+
+
+def test_bare_addresses_become_links_but_mentions_stay_mentions() -> None:
+    rendered = render_message("zie https://www.omgevingswet.nl en @jan.de-vries")
+    assert '<a href="https://www.omgevingswet.nl"' in rendered.html
+    assert rendered.mentioned_usernames == ("jan.de-vries",)
+    assert "<a" not in render_message("javascript:alert(1) en data:text/html,x").html

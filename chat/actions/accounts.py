@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.actions import Services
 from chat.db import Database
 from chat.errors import ActionError
+from chat.events import dumps, user_topic
 from chat.models import Organisation, OrganisationType, SignupDomain, User, UserRole, utcnow
 from chat.rendering import USERNAME_PATTERN
 from chat.text import fold
@@ -178,3 +180,12 @@ async def count_users(db: Database) -> int:
 def require_admin(user: User) -> None:
     if not user.is_admin:
         raise ActionError("forbidden", "Only an administrator may do this.", 403)
+
+
+async def end_sessions(services: Services, user: User) -> None:
+    """Log out everywhere: cookies made before now stop working, open sockets close (4401)."""
+    async with services.db.write() as session:
+        await session.execute(
+            update(User).where(User.id == user.id).values(session_epoch=User.session_epoch + 1)
+        )
+    await services.broker.publish(user_topic(user.id), dumps({"type": "session_ended"}))  # type: ignore[arg-type]

@@ -39,6 +39,9 @@ from chat.rendering import render_message
 log = logging.getLogger(__name__)
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: whitespace and zero-width characters: a body of only these is empty.
+_INVISIBLE = re.compile(r"[\s\u200b-\u200f\u2060\ufeff\u202a-\u202e]")
 MESSAGE_CREATED = "message.created"
 MAX_PAGE = 100
 BACKLOG_BATCH = 500
@@ -69,8 +72,13 @@ def check_send(client_id: object, body: object, max_body_chars: int) -> tuple[st
         )
     if not isinstance(body, str):
         raise ActionError("invalid_frame", "body must be a string.")
-    text = body.strip()
-    if not text:
+    try:
+        body.encode("utf-8")
+    except UnicodeEncodeError as error:  # lone surrogates from JSON "\ud800" escapes
+        raise ActionError("invalid_frame", "body is not valid Unicode text.") from error
+    # Control characters (NUL above all, which PostgreSQL refuses) are dropped, not stored.
+    text = _CONTROL.sub("", body).strip()
+    if not _INVISIBLE.sub("", text):
         raise ActionError("body_empty", "The message is empty.")
     if len(text) > max_body_chars:
         raise ActionError(
@@ -337,3 +345,11 @@ async def last_seq(services: Services, user: User, network_id: int) -> int:
     async with services.db.read() as session:
         network = await readable_network(session, user, network_id)
         return network.last_seq
+
+
+async def may_read(services: Services, user: User, network_id: int) -> bool:
+    try:
+        await last_seq(services, user, network_id)
+    except ActionError:
+        return False
+    return True

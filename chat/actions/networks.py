@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat.actions import Services, accounts
 from chat.db import Database
 from chat.errors import ActionError, not_found
-from chat.events import dumps, network_dict, user_topic
+from chat.events import dumps, network_dict, network_topic, user_topic
 from chat.models import Membership, Network, Organisation, User, utcnow
 from chat.text import fold
 
@@ -73,6 +73,11 @@ async def network_by_slug(db: Database, user: User, slug: str) -> dict[str, Any]
         return await _describe(session, network, user)
 
 
+async def network_by_id(db: Database, user: User, network_id: int) -> dict[str, Any]:
+    async with db.read() as session:
+        return await _describe(session, await load_network(session, network_id), user)
+
+
 async def _describe(session: AsyncSession, network: Network, user: User) -> dict[str, Any]:
     count = await session.scalar(
         select(func.count()).select_from(Membership).where(Membership.network_id == network.id)
@@ -82,12 +87,13 @@ async def _describe(session: AsyncSession, network: Network, user: User) -> dict
 
 
 async def join_network(db: Database, user: User, network_id: int) -> dict[str, Any]:
+    """Join a public network. Private ones are joined only by admins (others are added)."""
     async with db.write() as session:
-        network = await readable_network(session, user, network_id)
-        if network.is_private and not user.is_admin:
-            # readable_network let us through, so the user is already a member.
-            return await _describe(session, network, user)
-        if not await is_member(session, network_id, user.id):  # type: ignore[arg-type]
+        network = await load_network(session, network_id)
+        member = await is_member(session, network_id, user.id)  # type: ignore[arg-type]
+        if network.is_private and not member and not user.is_admin:
+            raise not_found("network")
+        if not member:
             session.add(Membership(network_id=network_id, user_id=user.id, joined_at=utcnow()))  # type: ignore[arg-type]
             await session.flush()
         return await _describe(session, network, user)
@@ -111,9 +117,13 @@ async def leave_network(services: Services, user: User, network_id: int) -> dict
     return described
 
 
-async def add_member(db: Database, admin: User, network_id: int, username: str) -> None:
-    """Admins add members to private networks (and may add anyone anywhere)."""
-    accounts.require_admin(admin)
+async def add_member(db: Database, admin: User | None, network_id: int, username: str) -> None:
+    """Admins add members, which is how people get into private networks.
+
+    ``admin`` is None only for the command line, which is trusted.
+    """
+    if admin is not None:
+        accounts.require_admin(admin)
     async with db.write() as session:
         await load_network(session, network_id)
         user_id = await session.scalar(select(User.id).where(User.username == username.lower()))
@@ -152,15 +162,14 @@ async def create_network(
         )
         session.add(network)
         await session.flush()
-        if admin is not None and is_private:
-            session.add(Membership(network_id=network.id, user_id=admin.id, joined_at=utcnow()))  # type: ignore[arg-type]
-        return network_dict(
-            network, member_count=int(admin is not None and is_private), is_member=False
-        )
+        creator_joins = admin is not None and is_private
+        if creator_joins:
+            session.add(Membership(network_id=network.id, user_id=admin.id, joined_at=utcnow()))  # type: ignore[union-attr]
+        return network_dict(network, member_count=int(creator_joins), is_member=creator_joins)
 
 
 async def update_network(
-    db: Database,
+    services: Services,
     admin: User,
     network_id: int,
     *,
@@ -170,8 +179,9 @@ async def update_network(
 ) -> dict[str, Any]:
     accounts.require_admin(admin)
     _check_network_fields(name, description)
-    async with db.write() as session:
+    async with services.db.write() as session:
         network = await load_network(session, network_id)
+        became_private = is_private is True and not network.is_private
         if name is not None:
             network.name = name.strip()
         if description is not None:
@@ -179,7 +189,13 @@ async def update_network(
         if is_private is not None:
             network.is_private = is_private
         await session.flush()
-        return await _describe(session, network, admin)
+        described = await _describe(session, network, admin)
+    if became_private:
+        # Sockets of non-members that follow it (public networks can be read unjoined) stop.
+        await services.broker.publish(
+            network_topic(network_id), dumps({"type": "unsubscribed", "network_id": network_id})
+        )
+    return described
 
 
 async def member_suggestions(

@@ -3,7 +3,7 @@
 import { api, describeError } from './api.js';
 import { socket } from './app.js';
 import { t } from './i18n.js';
-import { setUnreadCount, unreadCount } from './notifications.js';
+import { setUnreadCount, shareUnreadCount, unreadCount } from './notifications.js';
 import { timeElement } from './time.js';
 
 const PAGE_SIZE = 30;
@@ -96,7 +96,7 @@ async function loadMore() {
 
 async function markRead(body, options = {}) {
   const answer = await api('/api/mentions/read', { method: 'POST', body, ...options });
-  if (Number.isInteger(answer?.unread)) setUnreadCount(answer.unread);
+  if (Number.isInteger(answer?.unread)) shareUnreadCount(answer.unread);
   return answer;
 }
 

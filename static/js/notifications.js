@@ -26,6 +26,16 @@ export function setUnreadCount(count) {
   document.title = unread > 0 ? `(${unread}) ${baseTitle}` : baseTitle;
 }
 
+// Other tabs of this browser hear when mentions were marked read here, so every badge agrees.
+const unreadChannel = 'BroadcastChannel' in window ? new BroadcastChannel('bwt-unread') : null;
+unreadChannel?.addEventListener('message', (event) => setUnreadCount(event.data));
+
+/** Set the unread count after this tab marked mentions read, and tell the other tabs. */
+export function shareUnreadCount(count) {
+  setUnreadCount(count);
+  unreadChannel?.postMessage(unread);
+}
+
 /** Plain text for a preview: on one line, shortened. */
 export function excerpt(text, limit = EXCERPT_CHARS) {
   const line = String(text ?? '').replace(/\s+/g, ' ').trim();

@@ -64,6 +64,7 @@ def upgrade() -> None:
         sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("organisation_id", sa.Integer(), nullable=False),
         sa.Column("is_admin", sa.Boolean(), nullable=False),
+        sa.Column("session_epoch", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("last_seq", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
