@@ -1,0 +1,1 @@
+"""Load generators and the benchmark of BWT Chat; see docs/performance.md."""

@@ -1,0 +1,106 @@
+"""The physical ceiling: a bare uvicorn WebSocket broadcast endpoint, no auth, database or broker.
+
+It answers the same frames as BWT Chat (``welcome``, ``subscribe`` → ``subscribed``, ``send`` →
+an ``event`` of the same shape and size to every subscriber, then ``ack``) so the load generator
+drives both the same way. Whatever BWT Chat does beyond this is its own cost.
+
+    python -m bench.ceiling --port 9100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import uvicorn
+
+subscribers: set[Any] = set()
+seq = 0
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    global seq
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "websocket":
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.send", "text": dumps({"type": "welcome", "user_id": 0})})
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            frame = json.loads(message["text"])
+            if frame["type"] == "subscribe":
+                subscribers.add(send)
+                reply = {"type": "subscribed", "network_id": frame["network_id"], "last_seq": seq}
+                await send({"type": "websocket.send", "text": dumps(reply)})
+            elif frame["type"] == "send":
+                seq += 1
+                event = {
+                    "type": "event",
+                    "network_id": frame["network_id"],
+                    "seq": seq,
+                    "kind": "message.created",
+                    "message": {
+                        "id": seq,
+                        "network_id": frame["network_id"],
+                        "seq": seq,
+                        "client_id": frame["client_id"],
+                        "body": frame["body"],
+                        "html": f"<p>{frame['body']}</p>",
+                        "kind": "message",
+                        "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                        "author": {
+                            "id": 1,
+                            "username": "bench00000",
+                            "display_name": "Bench 0",
+                            "organisation": {"name": "Gemeente Bench", "type": "gemeente"},
+                        },
+                        "mentions": [],
+                        "permalink": f"/n/bench/m/{seq}",
+                    },
+                }
+                text = dumps(event)  # serialised once per fan-out, like the hub
+                for subscriber in list(subscribers):
+                    try:
+                        await subscriber({"type": "websocket.send", "text": text})
+                    except Exception:
+                        subscribers.discard(subscriber)
+                ack = {
+                    "type": "ack",
+                    "client_id": frame["client_id"],
+                    "network_id": frame["network_id"],
+                    "message_id": seq,
+                    "seq": seq,
+                    "duplicate": False,
+                    "unnotified_mentions": [],
+                }
+                await send({"type": "websocket.send", "text": dumps(ack)})
+            elif frame["type"] == "ping":
+                await send({"type": "websocket.send", "text": '{"type":"pong"}'})
+    finally:
+        subscribers.discard(send)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    arguments = parser.parse_args()
+    uvicorn.run(app, host="127.0.0.1", port=arguments.port, log_level="warning", ws_max_size=65536)

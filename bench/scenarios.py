@@ -1,0 +1,416 @@
+"""The benchmark scenarios. Each returns one figure dict per measured variant of one run."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import subprocess
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.harness import (
+    LoadRun,
+    Pinning,
+    Server,
+    ceiling_server,
+    chat_server,
+    cookies_for,
+    new_secret,
+)
+from bench.seed import BenchDatabase
+
+
+@dataclass
+class Sizes:
+    """Full sizes follow the issue; ``quick`` shrinks everything to prove the harness works."""
+
+    members: int = 1000
+    low_rate: float = 20.0  # messages per second into the network
+    senders: int = 20  # senders at full speed (closed loop, `window` sends in flight each)
+    window: int = 2
+    write_members: int = 10
+    duration: float = 15.0
+    idle: int = 10_000
+    history: int = 1_000_000
+    history_samples: int = 200
+    storm_members: int = 1000
+    storm_rate: float = 20.0
+    storm_spread: float = 10.0
+    slow_members: int = 200
+    slow_rate: float = 100.0
+    slow_stall_for: float = 15.0
+    workers: int = 1
+
+    @classmethod
+    def quick(cls) -> Sizes:
+        return cls(
+            members=12,
+            low_rate=10.0,
+            senders=3,
+            write_members=4,
+            duration=2.0,
+            idle=50,
+            history=2_000,
+            history_samples=20,
+            storm_members=12,
+            storm_rate=10.0,
+            storm_spread=1.0,
+            slow_members=8,
+            slow_rate=20.0,
+            slow_stall_for=2.0,
+        )
+
+
+@dataclass
+class Context:
+    sizes: Sizes
+    pinning: Pinning
+    workdir: Path
+    redis_prefix: str = ""
+
+    def __post_init__(self) -> None:
+        self.redis_prefix = self.redis_prefix or f"bwt-bench-{uuid.uuid4().hex[:8]}:"
+
+
+Figures = dict[str, Any]
+
+
+async def _with_chat(
+    ctx: Context,
+    kind: str,
+    members: int,
+    measure: Callable[[list[Server], BenchDatabase, str], Awaitable[list[Figures]]],
+    *,
+    redis: bool = False,
+    nodes: int = 1,
+    node_cpus: list[str] | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> list[Figures]:
+    """A fresh database with ``members`` in one network, ``nodes`` servers on it, then measure."""
+    database = await BenchDatabase.create(kind, ctx.workdir)
+    servers: list[Server] = []
+    try:
+        await database.seed(members)
+        secret = new_secret()
+        for node in range(nodes):
+            server = chat_server(
+                database,
+                ctx.pinning,
+                secret=secret,
+                redis_prefix=ctx.redis_prefix if redis else None,
+                cpus=node_cpus[node] if node_cpus else None,
+                extra_env=extra_env,
+            )
+            servers.append(await server.start())
+        return await measure(servers, database, secret)
+    finally:
+        for server in servers:
+            await server.stop()
+        await database.drop()
+
+
+def _load(
+    ctx: Context,
+    servers: list[Server],
+    cookies: list[str],
+    network_id: int,
+    **plan: Any,
+) -> LoadRun:
+    """Clients split evenly over ``servers``."""
+    targets = [(s.ws_url, cookies[i :: len(servers)]) for i, s in enumerate(servers)]
+    return LoadRun(targets, network_id, ctx.pinning, ctx.sizes.workers, plan=plan)
+
+
+def _live_variants(ctx: Context) -> list[tuple[str, int, dict[str, Any]]]:
+    s = ctx.sizes
+    rate_senders = max(1, min(s.members, int(s.low_rate)))
+    return [
+        (
+            f"{s.members}x{s.low_rate:g}/s",
+            s.members,
+            {"senders": rate_senders, "rate": s.low_rate / rate_senders},
+        ),
+        (
+            f"{s.members}xmax",
+            s.members,
+            {"senders": s.senders, "rate": 0, "window": s.window},
+        ),
+        (
+            f"write-heavy-{s.write_members}",
+            s.write_members,
+            {"senders": s.write_members, "rate": 0, "window": s.window},
+        ),
+    ]
+
+
+async def ceiling(ctx: Context) -> list[Figures]:
+    results = []
+    for name, members, plan in _live_variants(ctx):
+        server = await ceiling_server(ctx.pinning, ctx.workdir).start(health=None)
+        try:
+            cookies = [""] * members
+            figures = await _load(ctx, [server], cookies, 1, duration=ctx.sizes.duration, **plan).run(
+                [server], ctx.sizes.duration
+            )
+        finally:
+            await server.stop()
+        results.append({"scenario": f"ceiling/{name}", "rate": _rate(plan), **figures})
+    return results
+
+
+def _rate(plan: dict[str, Any]) -> float | str:
+    return round(plan["rate"] * plan["senders"], 1) if plan["rate"] else "max"
+
+
+async def _chat_live(ctx: Context, label: str, kind: str, redis: bool) -> list[Figures]:
+    results = []
+    for name, members, plan in _live_variants(ctx):
+
+        async def measure(
+            servers: list[Server], database: BenchDatabase, secret: str
+        ) -> list[Figures]:
+            run = _load(
+                ctx,
+                servers,
+                cookies_for(database, secret),
+                database.network_id,
+                duration=ctx.sizes.duration,
+                **plan,  # noqa: B023 - awaited within this iteration
+            )
+            figures = await run.run(servers, ctx.sizes.duration)
+            return [{"scenario": f"{label}/{name}", "rate": _rate(plan), **figures}]  # noqa: B023
+
+        results += await _with_chat(ctx, kind, members, measure, redis=redis)
+    return results
+
+
+async def one_node(ctx: Context) -> list[Figures]:
+    return await _chat_live(ctx, "one-node", "sqlite", redis=False)
+
+
+async def one_node_postgres_redis(ctx: Context) -> list[Figures]:
+    return await _chat_live(ctx, "one-node-postgres-redis", "postgres", redis=True)
+
+
+async def two_nodes(ctx: Context) -> list[Figures]:
+    """Two servers on PostgreSQL + Redis sharing the server CPU(s), clients split between them."""
+    s = ctx.sizes
+    plan = {"senders": s.senders, "rate": 0, "window": s.window}
+
+    async def measure(servers: list[Server], database: BenchDatabase, secret: str) -> list[Figures]:
+        run = _load(
+            ctx, servers, cookies_for(database, secret), database.network_id, duration=s.duration, **plan
+        )
+        figures = await run.run(servers, s.duration)
+        return [{"scenario": f"two-nodes/{s.members}xmax", "rate": "max", **figures}]
+
+    return await _with_chat(ctx, "postgres", s.members, measure, redis=True, nodes=2)
+
+
+async def _idle(ctx: Context, deflate: bool) -> Figures:
+    s = ctx.sizes
+
+    async def measure(servers: list[Server], database: BenchDatabase, secret: str) -> list[Figures]:
+        [server] = servers
+        cookies = cookies_for(database, secret)
+        warm = _load(ctx, servers, cookies[:10], database.network_id, mode="idle", duration=1)
+        await warm.run(servers, 1)
+        await asyncio.sleep(1)
+        before = server.rss_kb()
+        run = _load(
+            ctx,
+            servers,
+            cookies,
+            database.network_id,
+            mode="idle",
+            duration=5,
+            deflate=deflate,
+            connect_concurrency=200,
+        )
+        # The workers hold every socket open during `duration`; RSS is read at its end.
+        figures = await run.run(servers, 5)
+        after = figures["server_rss_kb"]
+        per_connection = (after - before) / len(cookies)
+        return [
+            {
+                "scenario": f"idle/{len(cookies)}{'-deflate' if deflate else ''}",
+                "clients": len(cookies),
+                "server_rss_kb": after,
+                "rss_before_kb": before,
+                "rss_kb_per_connection": round(per_connection, 2),
+                "connect_s": figures["connect_s"],
+                "closes": figures["closes"],
+                "lost": 0,
+                "duplicates": 0,
+                "out_of_order": 0,
+            }
+        ]
+
+    # One user per socket, as many users as sockets.
+    [figures] = await _with_chat(ctx, "sqlite", s.idle, measure)
+    return figures
+
+
+async def idle(ctx: Context) -> list[Figures]:
+    return [await _idle(ctx, deflate=False), await _idle(ctx, deflate=True)]
+
+
+async def history(ctx: Context) -> list[Figures]:
+    """Pages of 50 through the HTTP API at the newest end, the middle and the oldest end."""
+    s = ctx.sizes
+    results = []
+    for kind in ("sqlite", "postgres"):
+
+        async def measure(
+            servers: list[Server], database: BenchDatabase, secret: str
+        ) -> list[Figures]:
+            [server] = servers
+            total = s.history
+            cookie = cookies_for(database, secret)[0]
+            positions = {"newest": None, "middle": total // 2, "oldest": 51}
+            figures = []
+            async with httpx.AsyncClient(base_url=server.url, headers={"Cookie": cookie}) as http:
+                for name, before in positions.items():
+                    params = {"limit": 50} if before is None else {"limit": 50, "before_seq": before}
+                    path = f"/api/networks/{database.network_id}/messages"
+                    for _ in range(10):  # warm caches
+                        (await http.get(path, params=params)).raise_for_status()
+                    timings = []
+                    for _ in range(s.history_samples):
+                        started = time.perf_counter()
+                        response = await http.get(path, params=params)
+                        timings.append((time.perf_counter() - started) * 1000)
+                        response.raise_for_status()
+                        assert len(response.json()["messages"]) == 50
+                    timings.sort()
+                    figures.append(
+                        {
+                            "scenario": f"history/{kind}/{name}",
+                            "messages": total,
+                            "p50_ms": round(statistics.median(timings), 2),
+                            "p95_ms": round(timings[int(0.95 * len(timings)) - 1], 2),
+                            "max_ms": round(timings[-1], 2),
+                            "lost": 0,
+                            "duplicates": 0,
+                            "out_of_order": 0,
+                            "server_rss_kb": server.rss_kb(),
+                        }
+                    )
+            return figures
+
+        async def seeded(
+            servers: list[Server], database: BenchDatabase, secret: str
+        ) -> list[Figures]:
+            return await measure(servers, database, secret)  # noqa: B023
+
+        database = await BenchDatabase.create(kind, ctx.workdir)
+        try:
+            await database.seed(20)
+            started = time.monotonic()
+            await database.seed_history(s.history)
+            seed_s = time.monotonic() - started
+            secret = new_secret()
+            server = await chat_server(database, ctx.pinning, secret=secret).start()
+            try:
+                for figures in await measure([server], database, secret):
+                    figures["seed_s"] = round(seed_s, 1)
+                    results.append(figures)
+            finally:
+                await server.stop()
+        finally:
+            await database.drop()
+    return results
+
+
+async def reconnect_storm(ctx: Context) -> list[Figures]:
+    s = ctx.sizes
+    senders = max(1, min(s.storm_members // 10, int(s.storm_rate)))
+    plan = {
+        "senders": senders,
+        "rate": s.storm_rate / senders,
+        "mode": "storm",
+        "storm_at": 3.0 if s.duration > 5 else 0.5,
+        "storm_spread": s.storm_spread,
+    }
+    duration = plan["storm_at"] + s.storm_spread + 5 if s.duration > 5 else 3.0
+
+    async def measure(servers: list[Server], database: BenchDatabase, secret: str) -> list[Figures]:
+        run = _load(
+            ctx, servers, cookies_for(database, secret), database.network_id, duration=duration, **plan
+        )
+        figures = await run.run(servers, duration)
+        return [{"scenario": f"reconnect-storm/{s.storm_members}", "rate": _rate(plan), **figures}]
+
+    return await _with_chat(ctx, "sqlite", s.storm_members, measure)
+
+
+async def slow_reader(ctx: Context) -> list[Figures]:
+    s = ctx.sizes
+    senders = max(1, min(s.slow_members // 10, 10))
+    results = []
+    for mode in ("live", "slow"):
+        plan = {"senders": senders, "rate": s.slow_rate / senders, "mode": mode}
+        plan["stall_for"] = s.slow_stall_for
+        plan["stall_after"] = 2.0 if s.duration > 5 else 0.3
+        duration = s.slow_stall_for + 5 if s.duration > 5 else 3.0
+
+        async def measure(
+            servers: list[Server], database: BenchDatabase, secret: str
+        ) -> list[Figures]:
+            run = _load(
+                ctx,
+                servers,
+                cookies_for(database, secret),
+                database.network_id,
+                duration=duration,  # noqa: B023
+                **plan,  # noqa: B023
+            )
+            figures = await run.run(servers, duration)  # noqa: B023
+            label = "stalled" if mode == "slow" else "baseline"  # noqa: B023
+            return [
+                {
+                    "scenario": f"slow-reader/{s.slow_members}/{label}",
+                    "rate": _rate(plan),  # noqa: B023
+                    **figures,
+                }
+            ]
+
+        # A short send timeout so the stalled socket is cut off within the run.
+        results += await _with_chat(ctx, "sqlite", s.slow_members, measure)
+    return results
+
+
+def redis_benchmark() -> list[Figures]:
+    """Redis's own PUBLISH rate on this machine, for the scale-out estimate."""
+    try:
+        output = subprocess.run(
+            ["redis-benchmark", "-q", "-n", "200000", "-P", "1", "-d", "700", "-c", "10",
+             "publish", "bwt-bench-redis-benchmark", "x" * 700],
+            capture_output=True, text=True, timeout=120, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as error:
+        return [{"scenario": "redis-publish", "error": str(error)}]
+    rate = 0.0
+    for part in output.replace("\r", "\n").split("\n"):
+        if "requests per second" in part:
+            rate = float(part.split(":")[1].split()[0])
+    return [{"scenario": "redis-publish", "publish_per_s": rate, "lost": 0, "duplicates": 0,
+             "out_of_order": 0}]  # fmt: skip
+
+
+SCENARIOS: dict[str, Callable[[Context], Awaitable[list[Figures]]]] = {
+    "ceiling": ceiling,
+    "one-node": one_node,
+    "one-node-postgres-redis": one_node_postgres_redis,
+    "two-nodes": two_nodes,
+    "idle": idle,
+    "history": history,
+    "reconnect-storm": reconnect_storm,
+    "slow-reader": slow_reader,
+}
