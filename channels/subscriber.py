@@ -90,6 +90,22 @@ class Subscriber:
             raise RuntimeError("subscriber woken without an event or a failure")
         return event
 
+    def get_nowait(self) -> tuple[str, str] | None:
+        """The next queued ``(topic, payload)`` if one is waiting, else None; raises like ``get()``.
+
+        Lets a consumer that woke up for one event take the others that queued meanwhile
+        without waiting again: one wake-up per burst instead of one per event.
+        """
+        self._raise_if_failed()
+        try:
+            event = self._inbox.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+        if event is None:
+            self._raise_if_failed()
+            raise RuntimeError("subscriber woken without an event or a failure")
+        return event
+
     def __aiter__(self) -> Subscriber:
         return self
 

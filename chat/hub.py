@@ -115,6 +115,10 @@ class Connection:
                 topic, frame = await self.subscriber.get()
                 async with self.lock:
                     await self.forward(topic, frame)
+                    # Events that queued while this one was written go out now, under the same
+                    # lock: one wake-up of this task per burst instead of one per event.
+                    while (ready := self.subscriber.get_nowait()) is not None:
+                        await self.forward(*ready)
         except (SubscriberOverflow, TimeoutError):
             metrics.slow_consumers.inc()
             await self.close(CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and catch up")
