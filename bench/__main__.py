@@ -67,7 +67,9 @@ def median_line(name: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
 
 async def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("scenarios", nargs="*", default=["all"], help=f"all, or: {', '.join(ORDER)}")
+    parser.add_argument(
+        "scenarios", nargs="*", default=["all"], help=f"all, or: {', '.join(ORDER)}, redis-publish"
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs of each scenario (default 3)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the harness")
     parser.add_argument("--server-cpus", default="0", help="taskset CPUs of the servers ('' = any)")
@@ -75,6 +77,7 @@ async def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="load-generator processes")
     parser.add_argument("--duration", type=float, help="seconds of each measurement")
     parser.add_argument("--members", type=int, help="members of the network (default 1000)")
+    parser.add_argument("--variant", default="", help="only live variants whose name has this")
     arguments = parser.parse_args()
 
     names = ORDER if "all" in arguments.scenarios else arguments.scenarios
@@ -83,6 +86,7 @@ async def main() -> int:
         parser.error(f"unknown scenario(s): {', '.join(unknown)}")
     sizes = Sizes.quick() if arguments.quick else Sizes()
     sizes.workers = arguments.workers
+    sizes.variant = arguments.variant
     if arguments.duration:
         sizes.duration = arguments.duration
     if arguments.members:
@@ -108,7 +112,10 @@ async def main() -> int:
         for run in range(1, arguments.runs + 1):
             this_run: dict[str, dict[str, Any]] = {}
             for name in names:
-                lines = redis_benchmark() if name == "redis-publish" else await SCENARIOS[name](context)
+                if name == "redis-publish":
+                    lines = redis_benchmark()
+                else:
+                    lines = await SCENARIOS[name](context)
                 for line in lines:
                     line = {"scenario": line["scenario"], "run": run, **line}
                     emit(line)

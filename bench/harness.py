@@ -7,6 +7,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -67,6 +68,7 @@ class Server:
     port: int
     workdir: Path
     process: asyncio.subprocess.Process | None = None
+    profiler: asyncio.subprocess.Process | None = None
 
     @property
     def url(self) -> str:
@@ -78,7 +80,7 @@ class Server:
 
     async def start(self, health: str | None = "/healthz") -> Server:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = open(self.workdir / f"server-{self.port}.log", "ab")  # noqa: SIM115
+        log = open(self.workdir / f"server-{self.port}.log", "ab")  # noqa: SIM115, ASYNC230
         self.process = await asyncio.create_subprocess_exec(
             *self.command,
             cwd=self.workdir,
@@ -99,6 +101,7 @@ class Server:
                         with socket.create_connection(("127.0.0.1", self.port), 0.5):
                             return self
                     elif (await client.get(self.url + health, timeout=2)).status_code == 200:
+                        await self.start_profiler()
                         return self
                 except (httpx.HTTPError, OSError):
                     pass
@@ -117,7 +120,23 @@ class Server:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
+    async def start_profiler(self) -> None:
+        """With ``BWT_BENCH_PROFILE=dir``, py-spy samples the server into ``dir`` until it stops."""
+        directory = os.environ.get("BWT_BENCH_PROFILE")
+        if not directory or self.process is None:
+            return
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        out = Path(directory) / f"server-{self.port}.txt"
+        self.profiler = await asyncio.create_subprocess_exec(
+            spy, "record", "--gil", "-r", "100", "-f", "raw", "-o", str(out),
+            "--pid", str(self.process.pid),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+
     async def stop(self) -> None:
+        if self.profiler is not None and self.profiler.returncode is None:
+            self.profiler.send_signal(signal.SIGINT)
+            await self.profiler.wait()
         if self.process is None or self.process.returncode is not None:
             return
         self.process.terminate()
@@ -312,6 +331,7 @@ def merge(
         "server_cpu_pct": round(100 * cpu / duration, 1),
         "server_us_per_delivery": round(1e6 * cpu / deliveries, 2) if deliveries else None,
         "connect_s": round(connect_s, 2),
+        "loadavg": round(os.getloadavg()[0], 2),
         "unacked": sum(r.get("unacked", 0) for r in results),
         "drained": all(r.get("drained", True) for r in results),
         "errors": _sum_counts(r.get("errors", {}) for r in results),

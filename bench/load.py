@@ -1,7 +1,7 @@
 """One load-generator process: logged-in clients on one network, sending and checking every event.
 
-Started by ``bench.scenarios`` with the path of a JSON plan on the command line; it is driven through stdin
-and reports through stdout, one JSON object per line:
+Started by ``bench.harness`` with the path of a JSON plan on the command line; it is driven
+through stdin and reports through stdout, one JSON object per line:
 
     → {"ready": ...}          every client connected, welcomed and subscribed
     ← {"go": t0}             senders start at wall-clock t0 and stop at t0 + duration
@@ -141,13 +141,16 @@ class Client:
         if seq >= worker.drain_to and worker.drain_waiter is not None:
             worker.check_drained()
 
-    def on_close(self, code: int) -> None:
+    def on_close(
+        self, code: int, welcomed: asyncio.Future[None], subscribed: asyncio.Future[int]
+    ) -> None:
+        """``welcomed`` and ``subscribed`` are those of the socket that closed, not a newer one."""
         self.close_codes.append(code)
         self.worker.closes[str(code)] += 1
-        if self.welcomed is not None and not self.welcomed.done():
-            self.welcomed.set_exception(ConnectionError(f"closed {code} before welcome"))
-        if self.subscribed is not None and not self.subscribed.done():
-            self.subscribed.set_exception(ConnectionError(f"closed {code} before subscribed"))
+        for future, stage in ((welcomed, "welcome"), (subscribed, "subscribed")):
+            if not future.done():
+                future.set_exception(ConnectionError(f"closed {code} before {stage}"))
+                future.exception()  # retrieved here; open() re-raises it if it still waits
         self.worker.on_client_closed(self, code)
 
     def missing(self, final: int) -> int:
@@ -159,17 +162,18 @@ class Client:
         have = self.seen[:expected].count(1)
         return expected - have
 
-    async def open(self, since_seq: int | None = None) -> None:
+    async def open(self, since_seq: int | None = None, receive_buffer: int = 0) -> None:
         loop = asyncio.get_running_loop()
-        self.welcomed = loop.create_future()
-        self.subscribed = loop.create_future()
+        welcomed = self.welcomed = loop.create_future()
+        subscribed = self.subscribed = loop.create_future()
         self.socket = await connect(
             self.plan.url,
             origin=self.plan.origin,
             cookie=self.cookie,
             on_text=self.on_text,
-            on_close=self.on_close,
+            on_close=lambda code: self.on_close(code, welcomed, subscribed),
             deflate=self.plan.deflate,
+            receive_buffer=receive_buffer,
         )
         await asyncio.wait_for(self.welcomed, 30)
         if self.plan.mode == "idle":
@@ -237,8 +241,9 @@ class Worker:
         gate = asyncio.Semaphore(self.plan.connect_concurrency)
 
         async def one(client: Client) -> None:
+            stalls = self.plan.mode == "slow" and client is self.clients[-1]
             async with gate:
-                await client.open()
+                await client.open(receive_buffer=16384 if stalls else 0)
 
         await asyncio.gather(*(one(c) for c in self.clients))
 
@@ -258,8 +263,8 @@ class Worker:
             client.outstanding += 1
             body = f"bench {now:.6f} {client_id} Overleg over de handhaving van dit dossier."
             socket.send_text(
-                '{"type":"send","network_id":%d,"client_id":"%s","body":"%s"}'
-                % (plan.network_id, client_id, body)
+                f'{{"type":"send","network_id":{plan.network_id},'
+                f'"client_id":"{client_id}","body":"{body}"}}'
             )
             self.sent += 1
 
@@ -363,9 +368,7 @@ async def main(plan: Plan) -> None:
         await asyncio.sleep(max(0.0, worker.t_end - time.time()))
         emit({"sent": 0, "max_seq": 0})
         await read_command(reader)
-        open_sockets = sum(
-            1 for c in worker.clients if c.socket and not c.socket.closed.done()
-        )
+        open_sockets = sum(1 for c in worker.clients if c.socket and not c.socket.closed.done())
         emit({"result": {"open": open_sockets, "closes": dict(worker.closes)}})
         for client in worker.clients:
             if client.socket:
@@ -384,7 +387,7 @@ async def main(plan: Plan) -> None:
     await asyncio.gather(*senders)
     # Let the last sends be acknowledged before reporting the highest seq.
     deadline = time.time() + 30
-    while worker.in_flight and time.time() < deadline:
+    while worker.in_flight and time.time() < deadline:  # noqa: ASYNC110 - acks set no event
         await asyncio.sleep(0.05)
     emit({"sent": worker.sent, "max_seq": worker.max_seq, "unacked": len(worker.in_flight)})
 

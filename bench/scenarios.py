@@ -44,8 +44,10 @@ class Sizes:
     storm_spread: float = 10.0
     slow_members: int = 200
     slow_rate: float = 100.0
-    slow_stall_for: float = 15.0
+    slow_stall_for: float = 25.0
     workers: int = 1
+    #: only the live variants whose name contains this (e.g. "write-heavy", "xmax")
+    variant: str = ""
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -130,7 +132,7 @@ def _load(
 def _live_variants(ctx: Context) -> list[tuple[str, int, dict[str, Any]]]:
     s = ctx.sizes
     rate_senders = max(1, min(s.members, int(s.low_rate)))
-    return [
+    variants = [
         (
             f"{s.members}x{s.low_rate:g}/s",
             s.members,
@@ -147,6 +149,7 @@ def _live_variants(ctx: Context) -> list[tuple[str, int, dict[str, Any]]]:
             {"senders": s.write_members, "rate": 0, "window": s.window},
         ),
     ]
+    return [v for v in variants if s.variant in v[0]]
 
 
 async def ceiling(ctx: Context) -> list[Figures]:
@@ -155,9 +158,8 @@ async def ceiling(ctx: Context) -> list[Figures]:
         server = await ceiling_server(ctx.pinning, ctx.workdir).start(health=None)
         try:
             cookies = [""] * members
-            figures = await _load(ctx, [server], cookies, 1, duration=ctx.sizes.duration, **plan).run(
-                [server], ctx.sizes.duration
-            )
+            run = _load(ctx, [server], cookies, 1, duration=ctx.sizes.duration, **plan)
+            figures = await run.run([server], ctx.sizes.duration)
         finally:
             await server.stop()
         results.append({"scenario": f"ceiling/{name}", "rate": _rate(plan), **figures})
@@ -204,9 +206,8 @@ async def two_nodes(ctx: Context) -> list[Figures]:
     plan = {"senders": s.senders, "rate": 0, "window": s.window}
 
     async def measure(servers: list[Server], database: BenchDatabase, secret: str) -> list[Figures]:
-        run = _load(
-            ctx, servers, cookies_for(database, secret), database.network_id, duration=s.duration, **plan
-        )
+        cookies = cookies_for(database, secret)
+        run = _load(ctx, servers, cookies, database.network_id, duration=s.duration, **plan)
         figures = await run.run(servers, s.duration)
         return [{"scenario": f"two-nodes/{s.members}xmax", "rate": "max", **figures}]
 
@@ -277,7 +278,9 @@ async def history(ctx: Context) -> list[Figures]:
             figures = []
             async with httpx.AsyncClient(base_url=server.url, headers={"Cookie": cookie}) as http:
                 for name, before in positions.items():
-                    params = {"limit": 50} if before is None else {"limit": 50, "before_seq": before}
+                    params = {"limit": 50}
+                    if before is not None:
+                        params["before_seq"] = before
                     path = f"/api/networks/{database.network_id}/messages"
                     for _ in range(10):  # warm caches
                         (await http.get(path, params=params)).raise_for_status()
@@ -291,7 +294,7 @@ async def history(ctx: Context) -> list[Figures]:
                     timings.sort()
                     figures.append(
                         {
-                            "scenario": f"history/{kind}/{name}",
+                            "scenario": f"history/{kind}/{name}",  # noqa: B023
                             "messages": total,
                             "p50_ms": round(statistics.median(timings), 2),
                             "p95_ms": round(timings[int(0.95 * len(timings)) - 1], 2),
@@ -303,11 +306,6 @@ async def history(ctx: Context) -> list[Figures]:
                         }
                     )
             return figures
-
-        async def seeded(
-            servers: list[Server], database: BenchDatabase, secret: str
-        ) -> list[Figures]:
-            return await measure(servers, database, secret)  # noqa: B023
 
         database = await BenchDatabase.create(kind, ctx.workdir)
         try:
@@ -341,9 +339,8 @@ async def reconnect_storm(ctx: Context) -> list[Figures]:
     duration = plan["storm_at"] + s.storm_spread + 5 if s.duration > 5 else 3.0
 
     async def measure(servers: list[Server], database: BenchDatabase, secret: str) -> list[Figures]:
-        run = _load(
-            ctx, servers, cookies_for(database, secret), database.network_id, duration=duration, **plan
-        )
+        cookies = cookies_for(database, secret)
+        run = _load(ctx, servers, cookies, database.network_id, duration=duration, **plan)
         figures = await run.run(servers, duration)
         return [{"scenario": f"reconnect-storm/{s.storm_members}", "rate": _rate(plan), **figures}]
 
@@ -381,7 +378,6 @@ async def slow_reader(ctx: Context) -> list[Figures]:
                 }
             ]
 
-        # A short send timeout so the stalled socket is cut off within the run.
         results += await _with_chat(ctx, "sqlite", s.slow_members, measure)
     return results
 

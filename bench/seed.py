@@ -7,7 +7,6 @@ minted with the server's secret, exactly as Starlette's SessionMiddleware signs 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import uuid
@@ -19,7 +18,7 @@ from pathlib import Path
 import asyncpg
 import itsdangerous
 from argon2 import PasswordHasher
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from chat.db import Database
 from chat.migrate import migrate
@@ -47,7 +46,7 @@ class BenchDatabase:
 
     @classmethod
     async def create(cls, kind: str, workdir: Path) -> BenchDatabase:
-        workdir.mkdir(parents=True, exist_ok=True)
+        workdir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once per run
         if kind == "sqlite":
             path = workdir / f"bench-{uuid.uuid4().hex[:8]}.db"
             return cls(f"sqlite+aiosqlite:///{path}", workdir)
@@ -203,43 +202,13 @@ class BenchDatabase:
         finally:
             await connection.close()
 
-    async def last_seq(self) -> int:
-        database = Database(self.url)
-        try:
-            async with database.read() as session:
-                return int(
-                    await session.scalar(select(Network.last_seq).where(Network.id == self.network_id))
-                    or 0
-                )
-        finally:
-            await database.dispose()
-
-    async def reset_seq(self) -> None:
-        """Unused by the scenarios; kept so a run can be repeated on one database if wanted."""
-        database = Database(self.url)
-        try:
-            async with database.write() as session:
-                await session.execute(update(Network).values(last_seq=0))
-        finally:
-            await database.dispose()
-
     async def drop(self) -> None:
         if self.postgres_name is None:
             for suffix in ("", "-wal", "-shm"):
-                Path(self.sqlite_path + suffix).unlink(missing_ok=True)
+                Path(self.sqlite_path + suffix).unlink(missing_ok=True)  # noqa: ASYNC240
             return
         connection = await asyncpg.connect(POSTGRES_ADMIN)
         try:
             await connection.execute(f'DROP DATABASE IF EXISTS "{self.postgres_name}" WITH (FORCE)')
         finally:
             await connection.close()
-
-
-if __name__ == "__main__":  # a quick manual check: seed and drop
-    async def main() -> None:
-        db = await BenchDatabase.create("sqlite", Path("/tmp/bwt-bench"))
-        await db.seed(10)
-        print(db.url, db.network_id, db.user_ids[:3])
-        await db.drop()
-
-    asyncio.run(main())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import socket
 import struct
 import zlib
 from collections.abc import Callable
@@ -170,6 +171,7 @@ async def connect(
     on_close: Callable[[int], None] = lambda code: None,
     deflate: bool = False,
     timeout: float = 30.0,
+    receive_buffer: int = 0,
 ) -> WSClient:
     """Open a socket to ``ws://host:port/path`` and finish the handshake."""
     parts = urlsplit(url)
@@ -192,6 +194,16 @@ async def connect(
     client = WSClient(on_text, on_close)
     client.request = ("\r\n".join(lines) + "\r\n\r\n").encode()
     client.deflate_offered = deflate
-    await asyncio.wait_for(loop.create_connection(lambda: client, host, port), timeout)
+    sock = None
+    if receive_buffer:
+        # A small receive buffer before connecting, so a stalled reader backs up to the server
+        # within seconds, like a phone on a bad link, not after megabytes of loopback buffers.
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.setblocking(False)
+        await loop.sock_connect(sock, (host, port))
+        await asyncio.wait_for(loop.create_connection(lambda: client, sock=sock), timeout)
+    else:
+        await asyncio.wait_for(loop.create_connection(lambda: client, host, port), timeout)
     await asyncio.wait_for(client.handshake, timeout)
     return client
