@@ -1,0 +1,56 @@
+"""Markdown tables from the JSON lines of ``python -m bench`` (for docs/performance.md).
+
+    python -m bench.report results.jsonl [more.jsonl …]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+COLUMNS = (
+    "run", "clients", "rate", "acked_per_s", "deliveries_per_s", "p50_ms", "p99_ms", "max_ms",
+    "lost", "duplicates", "out_of_order", "server_rss_kb", "server_cpu_pct",
+    "server_us_per_delivery", "loadavg",
+)  # fmt: skip
+EXTRA = (
+    "p95_ms", "rss_kb_per_connection", "rss_before_kb", "storm_caught_up_s", "stall_cut_off",
+    "stall_close_codes", "stall_caught_up_s", "closes", "seed_s", "publish_per_s",
+)  # fmt: skip
+
+
+def main() -> None:
+    lines = []
+    for path in sys.argv[1:]:
+        for text in Path(path).read_text().splitlines():
+            if text.startswith("{"):
+                lines.append(json.loads(text))
+    by_scenario: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for line in lines:
+        if "scenario" in line:
+            by_scenario.setdefault(line["scenario"], []).append(line)
+    for scenario, rows in by_scenario.items():
+        columns = [c for c in (*COLUMNS, *EXTRA) if any(c in r for r in rows)]
+        print(f"\n**{scenario}**\n")
+        print("| " + " | ".join(columns) + " |")
+        print("|" + "---|" * len(columns))
+        for row in rows:
+            print("| " + " | ".join(_cell(row.get(c, "")) for c in columns) + " |")
+    ratios = [line for line in lines if "ratio" in line]
+    if ratios:
+        print("\n| ratio (same run) | field | per run | median |\n|---|---|---|---|")
+        for r in ratios:
+            print(f"| {r['ratio']} | {r['field']} | {r['per_run']} | {r['median']} |")
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}" if value < 100 else f"{value:.0f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items()) or "—"
+    return str(value)
+
+
+if __name__ == "__main__":
+    main()

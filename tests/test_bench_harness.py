@@ -1,0 +1,39 @@
+"""The benchmark harness works: a few clients for a few seconds, nothing lost, figures printed.
+
+This proves the load generator, the seeding and the figures, not speed: the real run is
+``python -m bench`` (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import PROJECT_ROOT
+
+REQUIRED = (
+    "scenario", "clients", "messages", "rate", "acked_per_s", "deliveries_per_s", "p50_ms",
+    "p99_ms", "max_ms", "lost", "duplicates", "out_of_order", "server_rss_kb",
+)  # fmt: skip
+
+
+def test_quick_one_node_run_loses_nothing_and_prints_figures() -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench", "one-node", "--quick", "--runs", "1",
+         "--server-cpus", "", "--load-cpus", ""],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    lines = [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]
+    runs = [line for line in lines if line.get("run") == 1]
+    assert {line["scenario"] for line in runs} == {
+        "one-node/12x10/s",
+        "one-node/12xmax",
+        "one-node/write-heavy-4",
+    }
+    for line in runs:
+        assert set(REQUIRED) <= set(line), line
+        assert line["lost"] == line["duplicates"] == line["out_of_order"] == 0, line
+        assert line["messages"] > 0 and line["deliveries_per_s"] > 0, line
+        assert line["drained"] and not line["unacked"], line
