@@ -1,6 +1,6 @@
 """Markdown tables from the JSON lines of ``python -m bench`` (for docs/performance.md).
 
-    python -m bench.report results.jsonl [more.jsonl …]
+python -m bench.report results.jsonl [more.jsonl …]
 """
 
 from __future__ import annotations
