@@ -214,9 +214,10 @@ class LoadRun:
     workers_per_target: int = 1
     plan: dict[str, Any] = field(default_factory=dict)
     processes: list[asyncio.subprocess.Process] = field(default_factory=list)
+    plan_dir: Path | None = None
 
     async def _spawn(self) -> None:
-        tmp = Path(tempfile.mkdtemp(prefix="bwt-bench-"))
+        tmp = self.plan_dir = Path(tempfile.mkdtemp(prefix="bwt-bench-plans-"))
         index = 0
         senders_left = self.plan.get("senders", 0)
         for url, cookies in self.targets:
@@ -299,6 +300,8 @@ class LoadRun:
                     except TimeoutError:
                         process.kill()
                         await process.wait()
+            if self.plan_dir is not None:
+                shutil.rmtree(self.plan_dir, ignore_errors=True)  # the plans hold session cookies
         return merge(results, duration, cpu_before, cpu_after, rss, connect_s)
 
 
