@@ -290,3 +290,23 @@ async def test_nothing_from_a_private_network_reaches_outsiders(services: Servic
     assert await notification_frames_since(services, piet, 0) == []
     await post(services, eva, secret["id"], "Na vertrek", thread_root_id=question["id"])
     assert await notification_frames_since(services, piet, 0) == [], "no reply notifications"
+
+
+async def test_demo_loads_marked_examples_and_removes_them(services: Services) -> None:
+    from chat.demo import load_demo, remove_demo
+
+    anna = await member(services, "anna", slug="recreatieparken")
+    network = await network_id_of(services, anna, "recreatieparken")
+    mine = await post(
+        services, anna, network, "Eigen vraag over recreatiewoningen", kind="question"
+    )
+    assert await load_demo(services) == 8
+    results = (await search_messages(services, anna, "recreatiewoning permanent"))["results"]
+    assert results[0]["message"]["is_demo"] and results[0]["answered"]
+    assert (await list_posts(services, anna, knowledge=True))["posts"]
+    assert await remove_demo(services) == 8
+    assert await found(services, anna, "recreatiewoning") == [mine["body"]]
+    assert (await list_posts(services, anna, knowledge=True))["posts"] == []
+    assert [m["id"] for m in (await history_page(services, anna, network))["messages"]] == [
+        mine["id"]
+    ]

@@ -141,7 +141,9 @@ async def search_messages(
             .select_from(Message)
             .join(table, on)
             .where(Message.network_id.in_(network_ids), Message.deleted_at.is_(None), *conditions)
-            .order_by(Message.id.desc())
+            # Newest matches first, by the index's own key: FTS5 walks its rowids backwards and
+            # stops at the limit instead of sorting every match.
+            .order_by((table.c.rowid if "rowid" in table.c else table.c.message_id).desc())
             .limit(CANDIDATES)
             .subquery()
         )
