@@ -127,3 +127,20 @@ async def accept_answer(
         )
     await _publish(services, network_topic(network.id), frame)  # type: ignore[arg-type]
     return {"seq": seq, "message": payload}
+
+
+async def thread_of_permalink(
+    services: Services, network_id: int, seq: int | None
+) -> tuple[int | None, int | None]:
+    """(seq to highlight, thread to open) for a permalink: a reply opens at its thread's first
+    message with the thread beside it. The caller has checked that the network is readable."""
+    if seq is None:
+        return None, None
+    async with services.db.read() as session:
+        message = await session.scalar(
+            select(Message).where(Message.network_id == network_id, Message.seq == seq)
+        )
+        if message is None or message.thread_root_id is None:
+            return seq, None
+        root = await session.get(Message, message.thread_root_id)
+        return (root.seq if root else seq), message.thread_root_id
