@@ -147,8 +147,11 @@ async def timed(label: str, calls: list) -> None:  # type: ignore[type-arg]
     )
 
 
-async def run(url: str, count: int, rounds: int) -> None:
+async def run(url: str, count: int, rounds: int, fill_first: bool = True) -> None:
     database = Database(url)
+    if not fill_first:
+        await time_queries(database, url, count, rounds)
+        return
     await migrate(database)
     async with database.write() as session:
         organisation = Organisation(
@@ -173,7 +176,7 @@ async def run(url: str, count: int, rounds: int) -> None:
         networks = list(await session.scalars(sa.select(Network.id)))
         for network in networks:
             session.add(Membership(network_id=network, user_id=users[0].id))  # type: ignore[arg-type]
-    print(f"filling {count:,} messages in {len(networks)} networks …")
+    print(f"filling {count:,} messages in {len(networks)} networks …", flush=True)
     began = time.perf_counter()
     async with database.engine.begin() as connection:
         await connection.run_sync(fill, count, networks, [u.id for u in users])
@@ -186,10 +189,17 @@ async def run(url: str, count: int, rounds: int) -> None:
             await (await connection.execution_options(isolation_level="AUTOCOMMIT")).execute(
                 sa.text("VACUUM ANALYZE")
             )
+    print(f"  database: {url}", flush=True)
+    await time_queries(database, url, count, rounds)
+
+
+async def time_queries(database: Database, url: str, count: int, rounds: int) -> None:
+    async with database.read() as session:
+        user = await session.scalar(sa.select(User).where(User.username == "bench0"))
+        networks = list(await session.scalars(sa.select(Network.id).order_by(Network.id)))
     broker = Broker("memory://")
     await broker.connect()
     services = Services(database, broker, Settings(database_url=url))
-    user = users[0]
     searches = [(lambda q=q: search_messages(services, user, q)) for q in QUERIES * rounds]
     filtered = [
         (lambda q=q: search_messages(services, user, q, network_id=networks[0], state="answered"))
@@ -210,7 +220,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=10, help="times each query is timed")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", metavar="URL", help="time an already filled database (--keep)")
     args = parser.parse_args()
+    if args.reuse:
+        asyncio.run(run(args.reuse, args.messages, args.rounds, fill_first=False))
+        return
     if args.db == "sqlite":
         path = Path(tempfile.mkdtemp()) / "bench.db"
         asyncio.run(run(f"sqlite+aiosqlite:///{path}", args.messages, args.rounds))

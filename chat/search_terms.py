@@ -32,6 +32,8 @@ STOPWORDS = frozenset(
 )
 
 _stemmer = snowballstemmer.stemmer("dutch")
+#: longer "words" (a pasted hash, a row of x's) are not searched for: not stemmed, not indexed.
+MAX_TERM = 64
 
 
 @lru_cache(maxsize=65536)
@@ -43,9 +45,9 @@ def stem(word: str) -> str:
 
 
 def _token_terms(token: str) -> list[str]:
-    parts = [part for part in _PART.split(token) if part]
+    parts = [part for part in _PART.split(token) if part and len(part) <= MAX_TERM]
     terms: list[str] = []
-    if len(parts) > 1:
+    if len(parts) > 1 and len(token) <= MAX_TERM:
         terms.append(JOIN.join(parts))
         if all(part.isdigit() for part in parts[:2]):
             # "5.1.2" is also found by "5.1": an article is found by its chapter's number.

@@ -26,7 +26,7 @@ from chat.text import fold
 
 MAX_RESULTS = 50
 #: search ranks at most this many of the newest matches: a bound on the work per query.
-CANDIDATES = 2000
+CANDIDATES = 1000
 #: an answered question counts this much more than its text alone.
 ANSWERED_BOOST = 2.0
 SUGGESTION_POOL = 20
@@ -135,7 +135,12 @@ async def search_messages(
     )
     async with services.db.read() as session:
         network_ids = await readable_network_ids(session, user, network_id)
-        table, on, score = match_clause(session.bind.dialect.name, Message.id, terms)
+        # Questions have their own (much smaller) index: filters on them need not walk every
+        # matching message to find the few questions among them.
+        questions_only = kind == QUESTION or state is not None
+        table, on, score = match_clause(
+            session.bind.dialect.name, Message.id, terms, questions_only=questions_only
+        )
         candidates = (
             select(Message.id, Message.accepted_answer_id, score.label("score"))
             .select_from(Message)
@@ -143,7 +148,7 @@ async def search_messages(
             .where(Message.network_id.in_(network_ids), Message.deleted_at.is_(None), *conditions)
             # Newest matches first, by the index's own key: FTS5 walks its rowids backwards and
             # stops at the limit instead of sorting every match.
-            .order_by((table.c.rowid if "rowid" in table.c else table.c.message_id).desc())
+            .order_by(_index_key(table).desc())
             .limit(CANDIDATES)
             .subquery()
         )
@@ -160,6 +165,10 @@ async def search_messages(
         ids = [row.id for row in ranked]
         results = await _results(session, ids, terms)
     return {"query": query, "terms": terms, "results": results}
+
+
+def _index_key(table: Any) -> Any:
+    return table.c.rowid if "rowid" in table.c else table.c.message_id
 
 
 async def _results(session: AsyncSession, ids: list[int], terms: list[str]) -> list[dict]:
@@ -210,17 +219,23 @@ async def similar_questions(
             any_term=True,
             prefix_last=prefix_last,
         )
+        candidates = (
+            select(Message.id, Message.accepted_answer_id, score.label("score"))
+            .select_from(Message)
+            .join(table, on)
+            .where(
+                Message.network_id.in_(network_ids),
+                Message.deleted_at.is_(None),
+                Message.kind == QUESTION,
+            )
+            .order_by(_index_key(table).desc())
+            .limit(CANDIDATES)
+            .subquery()
+        )
         rows = (
             await session.execute(
-                select(Message.id, Message.accepted_answer_id, score.label("score"))
-                .select_from(Message)
-                .join(table, on)
-                .where(
-                    Message.network_id.in_(network_ids),
-                    Message.deleted_at.is_(None),
-                    Message.kind == QUESTION,
-                )
-                .order_by(score.desc(), Message.id.desc())
+                select(candidates)
+                .order_by(candidates.c.score.desc(), candidates.c.id.desc())
                 .limit(SUGGESTION_POOL)
             )
         ).all()

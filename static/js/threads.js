@@ -29,6 +29,9 @@ export class ThreadPanel {
     this.opener = null;
 
     byId('thread-close').addEventListener('click', () => this.close());
+    this.panel.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape' && !event.defaultPrevented) this.close();
+    });
     this.followButton.addEventListener('click', () => this.toggleFollow());
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
