@@ -30,21 +30,24 @@ CANDIDATES = 1000
 #: an answered question counts this much more than its text alone.
 ANSWERED_BOOST = 2.0
 SUGGESTION_POOL = 20
+#: suggestions rank at most this many of the newest questions sharing a word with the text.
+SUGGESTION_CANDIDATES = 500
 STATES = ("open", "answered")
 
 
-async def readable_network_ids(
+async def readable_networks(
     session: AsyncSession, user: User, network_id: int | None = None
-) -> list[int]:
+) -> dict[int, Network]:
+    """The networks the user may read now (or just ``network_id``, if they may), by id."""
     if network_id is not None:
-        await readable_network(session, user, network_id)
-        return [network_id]
+        return {network_id: await readable_network(session, user, network_id)}
     member_of = select(Membership.network_id).where(Membership.user_id == user.id)
-    return list(
-        await session.scalars(
-            select(Network.id).where(~Network.is_private | Network.id.in_(member_of))
+    return {
+        network.id: network  # type: ignore[misc]
+        for network in await session.scalars(
+            select(Network).where(~Network.is_private | Network.id.in_(member_of))
         )
-    )
+    }
 
 
 def _day(value: str | None, name: str) -> date | None:
@@ -134,7 +137,8 @@ async def search_messages(
         date_to=date_to,
     )
     async with services.db.read() as session:
-        network_ids = await readable_network_ids(session, user, network_id)
+        networks = await readable_networks(session, user, network_id)
+        network_ids = list(networks)
         # Questions have their own (much smaller) index: filters on them need not walk every
         # matching message to find the few questions among them.
         questions_only = kind == QUESTION or state is not None
@@ -163,7 +167,7 @@ async def search_messages(
             )
         ).all()
         ids = [row.id for row in ranked]
-        results = await _results(session, ids, terms)
+        results = await _results(session, ids, terms, networks)
     return {"query": query, "terms": terms, "results": results}
 
 
@@ -171,18 +175,14 @@ def _index_key(table: Any) -> Any:
     return table.c.rowid if "rowid" in table.c else table.c.message_id
 
 
-async def _results(session: AsyncSession, ids: list[int], terms: list[str]) -> list[dict]:
+async def _results(
+    session: AsyncSession, ids: list[int], terms: list[str], networks: dict[int, Network]
+) -> list[dict]:
     if not ids:
         return []
     messages = {m.id: m for m in await session.scalars(select(Message).where(Message.id.in_(ids)))}
     ordered = [messages[i] for i in ids]
     dicts = await message_dicts(session, ordered)
-    networks = {
-        n.id: n
-        for n in await session.scalars(
-            select(Network).where(Network.id.in_({m.network_id for m in ordered}))
-        )
-    }
     return [
         {
             "message": payload,
@@ -210,7 +210,8 @@ async def similar_questions(
         terms = [*terms, last_word[: len(last_word) - 2]]
         prefix_last = True
     async with services.db.read() as session:
-        network_ids = await readable_network_ids(session, user)
+        networks = await readable_networks(session, user)
+        network_ids = list(networks)
         table, on, score = match_clause(
             session.bind.dialect.name,
             Message.id,
@@ -229,7 +230,7 @@ async def similar_questions(
                 Message.kind == QUESTION,
             )
             .order_by(_index_key(table).desc())
-            .limit(CANDIDATES)
+            .limit(SUGGESTION_CANDIDATES)
             .subquery()
         )
         rows = (
@@ -241,7 +242,7 @@ async def similar_questions(
         ).all()
         rows.sort(key=lambda row: row.accepted_answer_id is None)  # stable: answered first
         ids = [row.id for row in rows[:limit]]
-        return await _results(session, ids, terms)
+        return await _results(session, ids, terms, networks)
 
 
 async def list_posts(
@@ -278,7 +279,7 @@ async def list_posts(
     if before_id is not None:
         conditions.append(Message.id < before_id)
     async with services.db.read() as session:
-        network_ids = await readable_network_ids(session, user, network_id)
+        network_ids = list(await readable_networks(session, user, network_id))
         messages = list(
             await session.scalars(
                 select(Message)
