@@ -183,17 +183,11 @@ async def test_search_ranks_relevant_and_answered_first_and_filters(services: Se
     )
     bodies = await found(services, anna, "recreatiewoning")
     assert bodies.index(focused["body"]) < bodies.index(long_once["body"])
-    before = bodies.index(question["body"])
+    assert bodies[0] != question["body"], "before it is answered, the question is not first"
     await accept_answer(services, anna, question["id"], reply["id"])
     assert (await found(services, anna, "recreatiewoning"))[0] == question["body"]
-    assert before >= 0
-    assert await found(services, anna, "recreatiewoning", author="bram") == [
-        reply["body"],
-        focused["body"],
-    ] or set(await found(services, anna, "recreatiewoning", author="bram")) == {
-        reply["body"],
-        focused["body"],
-    }
+    by_author = await found(services, anna, "recreatiewoning", author="bram")
+    assert set(by_author) == {reply["body"], focused["body"]}
     by_org = await found(services, anna, "recreatiewoning", organisation_type="omgevingsdienst")
     assert set(by_org) == {reply["body"], focused["body"]}
     assert await found(services, anna, "recreatiewoning", kind="question") == [question["body"]]
@@ -208,7 +202,6 @@ async def test_search_ranks_relevant_and_answered_first_and_filters(services: Se
 async def test_similar_questions_in_other_words_answered_first(services: Services) -> None:
     anna = await member(services, "anna")
     bram = await member(services, "bram")
-    network = await network_id_of(services, anna, "recreatieparken") if False else None
     network = await network_id_of(services, anna, "woonoverlast")
     open_q = await post(
         services, anna, network, "Recreatiewoningen en toeristische verhuur", kind="question"
