@@ -180,14 +180,16 @@ async def search_messages(
 
 
 async def _recent_first(session: AsyncSession, statement: Any, enough: int) -> list[Any]:
-    """Rows of ``statement(floor)`` among the newest RECENT_WINDOW messages first, and over
-    all messages only when those give fewer than ``enough``: a common word is then answered
-    from a fraction of the index (PostgreSQL visits far fewer rows), a rare one from all of it."""
-    if session.bind.dialect.name == "postgresql":
-        # asyncpg prepares statements; a generic plan cannot see how common the words are.
-        await session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        # A few thousand index rows at most: starting parallel workers costs more than it saves.
-        await session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    """Rows of ``statement(floor)``. On PostgreSQL among the newest RECENT_WINDOW messages
+    first, and over all messages only when those give fewer than ``enough``: a common word is
+    then answered from a fraction of the GIN index's rows, a rare one from all of them."""
+    if session.bind.dialect.name != "postgresql":
+        # FTS5 walks its rowids backwards and stops at the limit: no window needed.
+        return list((await session.execute(statement(None))).all())
+    # asyncpg prepares statements; a generic plan cannot see how common the words are.
+    await session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    # A few thousand index rows at most: starting parallel workers costs more than it saves.
+    await session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
     newest = await session.scalar(select(sa.func.max(Message.id))) or 0
     if newest > RECENT_WINDOW:
         rows = (await session.execute(statement(newest - RECENT_WINDOW))).all()
