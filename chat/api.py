@@ -11,6 +11,7 @@ from starlette.routing import Route
 from starlette.schemas import SchemaGenerator
 
 from chat.actions import accounts, messages, networks, notifications
+from chat.actions.posts import check_post
 from chat.auth import require_user, services_of
 from chat.errors import ActionError
 from chat.models import Organisation, User
@@ -156,6 +157,9 @@ async def post_message(request: Request) -> JSONResponse:
             properties:
               client_id: {type: string, pattern: "^[A-Za-z0-9_-]{8,64}$"}
               body: {type: string}
+              kind: {type: string, enum: [message, question, good_example, new_policy, lesson]}
+              tags: {type: array, items: {type: string}}
+              thread_root_id: {type: integer}
     responses:
       200:
         description: The ack fields and the stored message (duplicate true for a retry).
@@ -168,8 +172,9 @@ async def post_message(request: Request) -> JSONResponse:
     if not bucket.take():
         raise ActionError("rate_limited", "Too many messages; slow down.", 429)
     body = await json_body(request)
+    post = check_post(body.get("kind"), body.get("tags"), body.get("thread_root_id"))
     result = await messages.send_message(
-        services_of(request), user, path_id(request), body.get("client_id"), body.get("body")
+        services_of(request), user, path_id(request), body.get("client_id"), body.get("body"), post
     )
     return JSONResponse({**result.ack(), "message": result.message})
 

@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from channels import Broker
-from chat import api, web
+from chat import api, api_knowledge, web, web_knowledge
 from chat.actions import Services
 from chat.db import Database
 from chat.errors import ActionError
@@ -99,6 +99,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/ws", websocket_endpoint),
         Mount("/static", StaticFiles(directory=web.PROJECT_ROOT / "static"), name="static"),
         *api.routes,
+        *api_knowledge.routes,
+        *web_knowledge.routes,
         *web.routes,
     ]
     middleware = [

@@ -180,3 +180,25 @@ def signup_domains(domains: tuple[str, ...], clear: bool) -> None:
 
     result = _with_database(apply)
     click.echo(", ".join(result) if result else "sign-up is open to every e-mail domain")
+
+
+@main.command("demo")
+@click.option("--remove", is_flag=True, help="remove the examples again")
+def demo(remove: bool) -> None:
+    """Load a small, clearly marked set of Dutch example posts (or remove it)."""
+    from channels import Broker
+    from chat.actions import Services
+    from chat.demo import load_demo, remove_demo
+
+    async def apply(database: Database) -> int:
+        settings = get_settings()
+        broker = Broker(settings.broker_url, prefix=settings.redis_prefix)
+        await broker.connect()
+        try:
+            services = Services(db=database, broker=broker, settings=settings)
+            return await (remove_demo if remove else load_demo)(services)
+        finally:
+            await broker.disconnect()
+
+    count = _with_database(apply)
+    click.echo(f"removed {count} example messages" if remove else f"added {count} example messages")

@@ -31,7 +31,13 @@ def author_dict(user: User, organisation: Organisation) -> dict[str, Any]:
 
 
 def message_dict(
-    message: Message, network_slug: str, author: dict[str, Any], mentions: list[str]
+    message: Message,
+    network_slug: str,
+    author: dict[str, Any],
+    mentions: list[str],
+    *,
+    last_reply: dict[str, Any] | None = None,
+    accepted_answer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "id": message.id,
@@ -45,6 +51,23 @@ def message_dict(
         "author": author,
         "mentions": mentions,
         "permalink": f"/n/{network_slug}/m/{message.seq}",
+        "thread_root_id": message.thread_root_id,
+        "tags": message.tags.split() if message.tags else [],
+        "reply_count": message.reply_count or 0,
+        "last_reply": last_reply,
+        "accepted_answer": accepted_answer,
+        "is_demo": bool(message.is_demo),
+    }
+
+
+def reply_summary(reply: dict[str, Any]) -> dict[str, Any]:
+    """The newest reply of a thread as its root shows it: who, when, and where to find it."""
+    return {
+        "id": reply["id"],
+        "seq": reply["seq"],
+        "created_at": reply["created_at"],
+        "author": reply["author"],
+        "body": reply["body"][:280],
     }
 
 
@@ -79,9 +102,16 @@ def notification_dict(
     }
 
 
-def event_frame(network_id: int, seq: int, kind: str, message: dict[str, Any]) -> str:
+def event_frame(network_id: int, seq: int, kind: str, message: dict[str, Any], **extra: Any) -> str:
     return dumps(
-        {"type": "event", "network_id": network_id, "seq": seq, "kind": kind, "message": message}
+        {
+            "type": "event",
+            "network_id": network_id,
+            "seq": seq,
+            "kind": kind,
+            "message": message,
+            **extra,
+        }
     )
 
 

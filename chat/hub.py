@@ -21,6 +21,7 @@ from chat import metrics
 from chat.actions import Services
 from chat.actions.messages import backlog_frames, last_seq, may_read, send_message
 from chat.actions.notifications import current_user_seq, notification_frames_since
+from chat.actions.posts import check_post
 from chat.auth import current_user, services_of
 from chat.errors import ActionError
 from chat.events import dumps, network_topic, user_topic
@@ -247,8 +248,9 @@ class Connection:
     async def on_send(self, frame: dict[str, Any]) -> None:
         network_id = int_field(frame, "network_id")
         assert network_id is not None
+        post = check_post(frame.get("kind"), frame.get("tags"), frame.get("thread_root_id"))
         result = await send_message(
-            self.services, self.user, network_id, frame.get("client_id"), frame.get("body")
+            self.services, self.user, network_id, frame.get("client_id"), frame.get("body"), post
         )
         if not result.duplicate:
             metrics.messages_stored.inc()

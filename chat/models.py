@@ -88,6 +88,8 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("network_id", "seq"),
         UniqueConstraint("author_id", "client_id"),
+        Index("ix_message_thread", "thread_root_id", "seq"),
+        Index("ix_message_network_kind", "network_id", "kind", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -98,9 +100,18 @@ class Message(SQLModel, table=True):
     client_id: str = Field(max_length=64)
     body: str = Field(sa_column=Column(Text, nullable=False))
     html: str = Field(sa_column=Column(Text, nullable=False))
-    #: "message" now; "question", "good_example", "new_policy", "lesson" later.
+    #: "message", "question", "good_example", "new_policy" or "lesson" (chat.actions.threads).
     kind: str = Field(default="message", max_length=32)
     thread_root_id: int | None = Field(default=None, foreign_key="message.id")
+    #: free tags, lower case, separated by one space.
+    tags: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    #: on a thread's root: how many replies it has and the newest one (kept in the send).
+    reply_count: int = Field(default=0)
+    last_reply_id: int | None = Field(default=None)
+    #: on a question: the reply marked as its answer.
+    accepted_answer_id: int | None = Field(default=None)
+    #: loaded by `bwt demo`, removed by `bwt demo --remove`.
+    is_demo: bool = Field(default=False)
     created_at: datetime = Field(sa_column=_timestamp())
     edited_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
@@ -116,6 +127,14 @@ class NetworkEvent(SQLModel, table=True):
     #: the exact frame sent live, so a backlog is replayed without serialising again.
     frame: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=_timestamp())
+
+
+class ThreadFollow(SQLModel, table=True):
+    """Who follows a thread (and who chose not to): followers are notified of new replies."""
+
+    message_id: int = Field(foreign_key="message.id", primary_key=True)
+    user_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
+    following: bool = True
 
 
 class Mention(SQLModel, table=True):

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from chat.actions import accounts, networks
+from chat.actions.threads import thread_of_permalink
 from chat.api import user_profile
 from chat.auth import current_user, log_in, log_out, services_of
 from chat.errors import ActionError
@@ -188,8 +189,16 @@ async def room(request: Request) -> Response:
     network = await networks.network_by_slug(
         services_of(request).db, user, request.path_params["slug"]
     )
+    highlight_seq, open_thread = await thread_of_permalink(
+        services_of(request), network["id"], request.path_params.get("seq")
+    )
     return await render(
-        request, "room.html", "room", network=network, highlight_seq=request.path_params.get("seq")
+        request,
+        "room.html",
+        "room",
+        network=network,
+        highlight_seq=highlight_seq,
+        open_thread=open_thread,
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.actions import Services
+from chat.actions import Services, posts
 from chat.actions.networks import is_member, load_network, readable_network
 from chat.errors import ActionError
 from chat.events import (
@@ -21,6 +21,7 @@ from chat.events import (
     network_topic,
     notification_dict,
     notification_frame,
+    reply_summary,
     user_topic,
 )
 from chat.models import (
@@ -35,6 +36,7 @@ from chat.models import (
     utcnow,
 )
 from chat.rendering import render_message
+from chat.search_index import index_messages
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +90,19 @@ def check_send(client_id: object, body: object, max_body_chars: int) -> tuple[st
 
 
 async def send_message(
-    services: Services, user: User, network_id: int, client_id: object, body: object
+    services: Services,
+    user: User,
+    network_id: int,
+    client_id: object,
+    body: object,
+    post: posts.PostOptions | None = None,
 ) -> SendResult:
-    """Store a message with its seq, mentions and notifications; publish only after the commit."""
+    """Store a message with its seq, mentions and notifications; publish only after the commit.
+
+    ``post`` makes it a question or typed contribution, or a reply in a thread.
+    """
     client_id, text = check_send(client_id, body, services.settings.max_body_chars)
+    post = post or posts.PostOptions()
     existing = await _sent_before(services, user, client_id)
     if existing is not None:
         return existing
@@ -103,6 +114,7 @@ async def send_message(
                 if network.is_private:
                     raise ActionError("network_not_found", "No such network.", 404)
                 raise ActionError("not_a_member", "Join the network to post in it.", 403)
+            root = await posts.load_root(session, network_id, post)
             seq = await session.scalar(
                 update(Network)
                 .where(Network.id == network_id)
@@ -116,6 +128,10 @@ async def send_message(
                 client_id=client_id,
                 body=text,
                 html=rendered.html,
+                kind=post.kind,
+                tags=" ".join(post.tags),
+                thread_root_id=post.thread_root_id,
+                is_demo=post.demo,
                 created_at=utcnow(),
             )
             session.add(message)
@@ -130,7 +146,10 @@ async def send_message(
                 author_dict(user, organisation),  # type: ignore[arg-type]
                 [member.username for member in notified],
             )
-            frame = event_frame(network_id, seq, MESSAGE_CREATED, payload)  # type: ignore[arg-type]
+            thread, reply_frames = await posts.after_store(
+                session, network, user, message, payload, root, notified
+            )
+            frame = event_frame(network_id, seq, MESSAGE_CREATED, payload, **thread)  # type: ignore[arg-type]
             session.add(
                 NetworkEvent(
                     network_id=network_id,
@@ -144,7 +163,8 @@ async def send_message(
             notification_frames = [
                 (member.id, await _notify(session, member, network, message, payload))
                 for member in notified
-            ]
+            ] + reply_frames
+            await index_messages(session, [message])
     except IntegrityError:
         # The same client_id raced itself (a retry while the first send was in flight).
         existing = await _sent_before(services, user, client_id)
@@ -222,10 +242,19 @@ async def _notify(
     return notification_frame(notification_dict(notification, network, payload))
 
 
-async def message_dicts(session: AsyncSession, messages: list[Message]) -> list[dict[str, Any]]:
-    """Messages as the client sees them, with authors and mentions, in three queries."""
+async def message_dicts(
+    session: AsyncSession, messages: list[Message], *, nested: bool = True
+) -> list[dict[str, Any]]:
+    """Messages as the client sees them, with authors and mentions, in three queries (and,
+    for thread roots, their newest reply and accepted answer in three more)."""
     if not messages:
         return []
+    linked: dict[int, dict[str, Any]] = {}
+    linked_ids = {m.last_reply_id for m in messages} | {m.accepted_answer_id for m in messages}
+    linked_ids.discard(None)
+    if nested and linked_ids:
+        replies = list(await session.scalars(select(Message).where(Message.id.in_(linked_ids))))
+        linked = {d["id"]: d for d in await message_dicts(session, replies, nested=False)}
     author_ids = {m.author_id for m in messages}
     authors = {
         user.id: author_dict(user, organisation)
@@ -257,7 +286,16 @@ async def message_dicts(session: AsyncSession, messages: list[Message]) -> list[
         ).all()
     )
     return [
-        message_dict(m, slugs[m.network_id], authors[m.author_id], mentions.get(m.id, []))  # type: ignore[index]
+        message_dict(
+            m,
+            slugs[m.network_id],
+            authors[m.author_id],  # type: ignore[index]
+            mentions.get(m.id, []),  # type: ignore[arg-type]
+            last_reply=reply_summary(linked[m.last_reply_id])
+            if m.last_reply_id in linked
+            else None,
+            accepted_answer=linked.get(m.accepted_answer_id),  # type: ignore[arg-type]
+        )
         for m in messages
     ]
 
@@ -276,7 +314,10 @@ async def history_page(
     limit = max(1, min(limit, MAX_PAGE))
     async with services.db.read() as session:
         network = await readable_network(session, user, network_id)
-        base = select(Message).where(Message.network_id == network_id)
+        # Thread replies are read with their thread (chat.actions.threads), not in the network.
+        base = select(Message).where(
+            Message.network_id == network_id, Message.thread_root_id.is_(None)
+        )
         older: list[Message] = []
         newer: list[Message] = []
         has_more_before = has_more_after = False

@@ -4,6 +4,7 @@
  */
 
 import { t } from './i18n.js';
+import { decoratePost } from './posts.js';
 import { parseTimestamp, timeElement } from './time.js';
 
 function span(className, text) {
@@ -22,7 +23,7 @@ function metaLine(author) {
   return meta;
 }
 
-export function messageArticle(message, { own = false } = {}) {
+export function messageArticle(message, { own = false, inThread = false } = {}) {
   const article = document.createElement('article');
   article.className = own ? 'message message--own' : 'message';
   article.id = `m-${message.seq}`;
@@ -57,6 +58,7 @@ export function messageArticle(message, { own = false } = {}) {
   body.innerHTML = message.html;
 
   article.append(meta, body);
+  decoratePost(article, message, { inThread });
   return article;
 }
 

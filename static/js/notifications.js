@@ -52,7 +52,8 @@ export function messageText(message) {
 }
 
 function mentionTitle(notification) {
-  return t('mention_toast_title', {
+  const key = notification.kind === 'reply' ? 'reply_toast_title' : 'mention_toast_title';
+  return t(key, {
     author: notification.message?.author?.display_name ?? '?',
     network: notification.network?.name ?? '?',
   });

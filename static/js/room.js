@@ -17,6 +17,8 @@ import {
   setPendingState,
 } from './message-view.js';
 import { joinNetwork, leaveNetwork } from './networks.js';
+import { TypedPostChooser } from './question-composer.js';
+import { ThreadPanel } from './threads.js';
 
 const NEAR_BOTTOM_PX = 120;
 
@@ -255,7 +257,10 @@ socket.addEventListener('event', (event) => {
   const frame = event.detail;
   if (frame.network_id !== network.id) return;
   // Edits, deletions and reactions come with later features; only new messages are shown now.
-  if (frame.kind === 'message.created' && frame.message) onLiveMessage(frame.message);
+  // Replies belong to their thread (threads.js), which also handles question.answered.
+  if (frame.kind === 'message.created' && frame.message && !frame.message.thread_root_id) {
+    onLiveMessage(frame.message);
+  }
 });
 
 socket.addEventListener('server-error', (event) => {
@@ -423,6 +428,13 @@ const composer = new Composer({
       return false;
     }
     clearNotice();
+    if (typedPost.active()) {
+      typedPost.send(body).catch((error) => {
+        composer.setText(body);
+        showNotice(describeError(error), 'error');
+      });
+      return true;
+    }
     if (pager.atLiveEnd) {
       queueMessage(body);
       return true;
@@ -441,6 +453,9 @@ const composer = new Composer({
 
 handleCopyLinks(log, announce);
 
+const typedPost = new TypedPostChooser({ network, textarea });
+const threadPanel = new ThreadPanel({ network, announce });
+
 // The room's skip link goes straight to whatever takes input: the composer, or joining.
 document.querySelector('a[href="#room-footer"]')?.addEventListener('click', (event) => {
   event.preventDefault();
@@ -454,6 +469,7 @@ async function start() {
   try {
     if (highlightSeq !== null) await showAround(highlightSeq);
     else await showLatest();
+    if (Number.isInteger(room.open_thread)) await threadPanel.open(room.open_thread);
   } catch (error) {
     console.error('Loading the room failed', error);
     showNotice(describeError(error), 'error');

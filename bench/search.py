@@ -1,0 +1,254 @@
+"""Search benchmark: fills a fresh database with synthetic Dutch messages, then times full-text
+search and similar-question suggestions through the actions layer and prints the figures.
+
+    .venv/bin/python bench/search.py --db sqlite --messages 1000000
+    .venv/bin/python bench/search.py --db postgres --messages 1000000
+
+PostgreSQL: a database bwt_bench_<random> is made on BWT_BENCH_POSTGRES_URL (default
+postgresql://postgres@127.0.0.1:5432/postgres) and dropped afterwards unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from channels import Broker  # noqa: E402
+from chat.actions import Services  # noqa: E402
+from chat.actions.search import search_messages, similar_questions  # noqa: E402
+from chat.db import Database  # noqa: E402
+from chat.migrate import migrate  # noqa: E402
+from chat.models import Membership, Network, Organisation, User  # noqa: E402
+from chat.search_index import index_rows_sync  # noqa: E402
+from chat.settings import Settings  # noqa: E402
+
+WORDS = """woning woningen kamerverhuur bewoning recreatiewoning recreatiepark vakantiepark
+arbeidsmigranten huisvesting handhaving dwangsom last bestuursdwang toezicht controle
+vergunning omgevingsvergunning bouwwerk brandveiligheid brandmelder vluchtweg asbest sloop
+melding monument erfgoed bestemmingsplan omgevingsplan omgevingswet bruidsschat gemeente
+provincie omgevingsdienst inspectie rapport zienswijze bezwaar beroep uitspraak raad state
+overlast geluid stank hennep ondermijning bibob politie eigenaar huurder verhuurder pand
+kelder zolder dakkapel aanbouw uitbouw constructie fundering gebruiksmelding logies hotel
+splitsing onttrekking woonruimte leegstand kamerbewoning veiligheid gevaar schade termijn
+financiële onderbouwing begunstigingstermijn invordering sanctie waarschuwing voornemen
+beschikking besluit beleid beleidsregel handhavingsstrategie landelijke prioriteit""".split()
+FILLER = "de het een en van in op met voor is dat niet we ook bij maar als er nog".split()
+CODES = ["artikel 5.1", "Bbl 4.172", "artikel 2.1.3", "Bbl 3.88", "Wabo 2.1", "artikel 13b"]
+QUERIES = [
+    "woningen",
+    "kamerverhuur dwangsom",
+    "financiele onderbouwing",
+    "Bbl 4.172",
+    "artikel 5.1",
+    "recreatiewoning permanente bewoning",
+    "brandveiligheid logies",
+    "asbest sloop melding",
+    "arbeidsmigranten huisvesting gemeente",
+    "handhavingsstrategie",
+]
+SUGGEST = [
+    "Mag een recreatiewoning permanent bewoond",
+    "Hoe hoog moet een dwangsom bij kamerverh",
+    "Welke eisen gelden voor brandveiligheid in logies",
+    "Is een omgevingsvergunning nodig voor een dakkap",
+    "Wanneer is bibob toegestaan bij een hennepp",
+]
+
+
+def synthetic_text(rng: random.Random) -> str:
+    words = [rng.choice(WORDS) if rng.random() < 0.45 else rng.choice(FILLER) for _ in range(18)]
+    if rng.random() < 0.05:
+        words.insert(rng.randrange(len(words)), rng.choice(CODES))
+    return " ".join(words).capitalize() + "."
+
+
+def fill(connection: sa.Connection, count: int, networks: list[int], users: list[int]) -> None:
+    rng = random.Random(7)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    seq = dict.fromkeys(networks, 0)
+    message = sa.table(
+        "message",
+        *(sa.column(c) for c in ("id", "network_id", "seq", "author_id", "client_id", "body")),
+        *(sa.column(c) for c in ("html", "kind", "tags", "reply_count", "is_demo")),
+        sa.column("accepted_answer_id"),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    batch = 10_000
+    for first in range(1, count + 1, batch):
+        rows = []
+        for message_id in range(first, min(first + batch, count + 1)):
+            network = rng.choice(networks)
+            seq[network] += 1
+            body = synthetic_text(rng)
+            question = rng.random() < 0.05
+            rows.append(
+                {
+                    "id": message_id,
+                    "network_id": network,
+                    "seq": seq[network],
+                    "author_id": rng.choice(users),
+                    "client_id": f"bench-{message_id}",
+                    "body": body,
+                    "html": f"<p>{body}</p>",
+                    "kind": "question" if question else "message",
+                    "tags": "",
+                    "reply_count": 0,
+                    "is_demo": False,
+                    # Answered questions point at themselves: enough for ranking and filters.
+                    "accepted_answer_id": message_id if question and rng.random() < 0.4 else None,
+                    "created_at": start + timedelta(seconds=message_id * 30),
+                }
+            )
+        connection.execute(sa.insert(message), rows)
+        index_rows_sync(connection, [_Row(r["id"], r["body"], r["kind"], None, "") for r in rows])
+        print(f"\r  {min(first + batch - 1, count):>9,} messages", end="", flush=True)
+    for network, last in seq.items():
+        connection.execute(sa.update(Network).where(Network.id == network).values(last_seq=last))
+    print()
+
+
+class _Row:
+    __slots__ = ("id", "body", "kind", "thread_root_id", "tags")
+
+    def __init__(self, id: int, body: str, kind: str, root: int | None, tags: str) -> None:  # noqa: A002
+        self.id, self.body, self.kind, self.thread_root_id, self.tags = id, body, kind, root, tags
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+async def timed(label: str, calls: list) -> None:  # type: ignore[type-arg]
+    for call in calls[:5]:
+        await call()  # warm caches
+    durations = []
+    for call in calls:
+        began = time.perf_counter()
+        await call()
+        durations.append((time.perf_counter() - began) * 1000)
+    print(
+        f"  {label:<28} n={len(durations):<4} p50={statistics.median(durations):7.1f} ms"
+        f"  p95={percentile(durations, 0.95):7.1f} ms  max={max(durations):7.1f} ms"
+    )
+
+
+async def run(url: str, count: int, rounds: int, fill_first: bool = True) -> None:
+    database = Database(url)
+    if not fill_first:
+        await time_queries(database, url, count, rounds)
+        return
+    await migrate(database)
+    async with database.write() as session:
+        organisation = Organisation(
+            name="Gemeente Bench", name_key="gemeente bench", type="gemeente"
+        )
+        session.add(organisation)
+        await session.flush()
+        users = []
+        for i in range(50):
+            user = User(
+                username=f"bench{i}",
+                display_name=f"Bench {i}",
+                search_name=f"bench{i}",
+                email=f"bench{i}@example.nl",
+                password_hash="x",
+                role="other",
+                organisation_id=organisation.id,  # type: ignore[arg-type]
+            )
+            session.add(user)
+            users.append(user)
+        await session.flush()
+        networks = list(await session.scalars(sa.select(Network.id)))
+        for network in networks:
+            session.add(Membership(network_id=network, user_id=users[0].id))  # type: ignore[arg-type]
+    print(f"filling {count:,} messages in {len(networks)} networks …", flush=True)
+    began = time.perf_counter()
+    async with database.engine.begin() as connection:
+        await connection.run_sync(fill, count, networks, [u.id for u in users])
+    print(f"  filled and indexed in {time.perf_counter() - began:.0f} s")
+    if database.is_sqlite:
+        async with database.engine.begin() as connection:
+            await connection.execute(sa.text("ANALYZE"))
+    else:
+        async with database.engine.connect() as connection:
+            await (await connection.execution_options(isolation_level="AUTOCOMMIT")).execute(
+                sa.text("VACUUM ANALYZE")
+            )
+    print(f"  database: {url}", flush=True)
+    await time_queries(database, url, count, rounds)
+
+
+async def time_queries(database: Database, url: str, count: int, rounds: int) -> None:
+    async with database.read() as session:
+        user = await session.scalar(sa.select(User).where(User.username == "bench0"))
+        networks = list(await session.scalars(sa.select(Network.id).order_by(Network.id)))
+    broker = Broker("memory://")
+    await broker.connect()
+    services = Services(database, broker, Settings(database_url=url))
+    searches = [(lambda q=q: search_messages(services, user, q)) for q in QUERIES * rounds]
+    filtered = [
+        (lambda q=q: search_messages(services, user, q, network_id=networks[0], state="answered"))
+        for q in QUERIES * rounds
+    ]
+    suggestions = [(lambda q=q: similar_questions(services, user, q)) for q in SUGGEST * rounds * 2]
+    print(f"timing ({database.engine.dialect.name}, {count:,} messages):")
+    await timed("search (all networks)", searches)
+    await timed("search (network, answered)", filtered)
+    await timed("similar questions", suggestions)
+    await broker.disconnect()
+    await database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=10, help="times each query is timed")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", metavar="URL", help="time an already filled database (--keep)")
+    args = parser.parse_args()
+    if args.reuse:
+        asyncio.run(run(args.reuse, args.messages, args.rounds, fill_first=False))
+        return
+    if args.db == "sqlite":
+        path = Path(tempfile.mkdtemp()) / "bench.db"
+        asyncio.run(run(f"sqlite+aiosqlite:///{path}", args.messages, args.rounds))
+        if not args.keep:
+            path.unlink()
+        return
+    base = os.environ.get("BWT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"bwt_bench_{uuid.uuid4().hex[:8]}"
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(base)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
+    try:
+        asyncio.run(run(url, args.messages, args.rounds))
+    finally:
+        if not args.keep:
+            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Every knowledge read path over HTTP keeps a private network's content from outsiders, and from
+a member right after they left it."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.client import ChatUser, make_admin
+
+
+async def nothing_visible(user: ChatUser, network: int, question: int, slug: str) -> None:
+    for method, path, body in (
+        ("GET", f"/api/messages/{question}/thread", None),
+        ("POST", f"/api/messages/{question}/follow", {"following": True}),
+        ("POST", f"/api/messages/{question}/accept", {"answer_id": None}),
+        ("GET", f"/api/networks/{network}/questions", None),
+        ("GET", f"/api/networks/{network}/knowledge", None),
+        ("GET", f"/api/networks/{network}/messages", None),
+    ):
+        response = await user.api(method, path, json=body)
+        assert response.status_code == 404, (path, response.text)
+    search = (await user.api("GET", "/api/search", params={"q": "bibobtoets"})).json()
+    assert search["results"] == []
+    similar = await user.api("GET", "/api/similar-questions", params={"q": "bibobtoets vastgoed"})
+    assert similar.json() == {"questions": []}
+    assert (await user.api("GET", "/api/knowledge")).json()["posts"] == []
+    for page in (f"/n/{slug}/vragen", f"/n/{slug}/kennisbank", f"/n/{slug}/m/2"):
+        assert (await user.http.get(page)).status_code == 404, page
+    for page in ("/zoeken?q=bibobtoets", "/kennisbank"):
+        text = (await user.http.get(page)).text
+        assert "RIEC" not in text and "Wanneer een" not in text, page
+
+
+async def test_private_knowledge_never_reaches_outsiders(users, live_server) -> None:
+    admin = await make_admin(live_server, "beheerder")
+    eva = await users("eva")
+    try:
+        created = await admin.api(
+            "POST", "/api/admin/networks",
+            json={"slug": "bibob-geheim", "name": "Bibob", "is_private": True},
+        )  # fmt: skip
+        network = created.json()["id"]
+        sent = await admin.api(
+            "POST", f"/api/networks/{network}/messages",
+            json={"client_id": uuid.uuid4().hex, "body": "Wanneer een bibobtoets bij vastgoed?",
+                  "kind": "question", "tags": ["bibob"]},
+        )  # fmt: skip
+        question = sent.json()["message"]
+        reply = await admin.api(
+            "POST", f"/api/networks/{network}/messages",
+            json={"client_id": uuid.uuid4().hex, "body": "Bij elke bibobtoets: eerst de RIEC.",
+                  "thread_root_id": question["id"]},
+        )  # fmt: skip
+        accepted = await admin.api(
+            "POST",
+            f"/api/messages/{question['id']}/accept",
+            json={"answer_id": reply.json()["message_id"]},
+        )
+        assert accepted.status_code == 200
+        assert (
+            len(
+                (await admin.api("GET", "/api/search", params={"q": "bibobtoets"})).json()[
+                    "results"
+                ]
+            )
+            == 2
+        )
+        await nothing_visible(eva, network, question["id"], "bibob-geheim")
+
+        # The admin leaves: from that moment on, nothing of it reaches them either.
+        assert (await admin.api("POST", f"/api/networks/{network}/leave")).status_code == 200
+        await nothing_visible(admin, network, question["id"], "bibob-geheim")
+    finally:
+        await admin.aclose()
