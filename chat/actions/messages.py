@@ -7,20 +7,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, true, update
+from sqlalchemy import select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.actions import Services, posts
-from chat.actions.networks import is_member, load_network, readable_network
+from chat.actions.networks import is_member, load_network, next_seq, readable_network
 from chat.errors import ActionError
 from chat.events import (
     author_dict,
     event_frame,
     message_dict,
     network_topic,
-    notification_dict,
-    notification_frame,
     reply_summary,
     user_topic,
 )
@@ -30,7 +28,6 @@ from chat.models import (
     Message,
     Network,
     NetworkEvent,
-    Notification,
     Organisation,
     User,
     utcnow,
@@ -115,12 +112,7 @@ async def send_message(
                     raise ActionError("network_not_found", "No such network.", 404)
                 raise ActionError("not_a_member", "Join the network to post in it.", 403)
             root = await posts.load_root(session, network_id, post)
-            seq = await session.scalar(
-                update(Network)
-                .where(Network.id == network_id)
-                .values(last_seq=Network.last_seq + 1)
-                .returning(Network.last_seq)
-            )
+            seq = await next_seq(session, network_id)
             message = Message(
                 network_id=network_id,
                 seq=seq,
@@ -223,23 +215,8 @@ async def _notify(
     message: Message,
     payload: dict[str, Any],
 ) -> str:
-    user_seq = await session.scalar(
-        update(User)
-        .where(User.id == member.id)
-        .values(last_seq=User.last_seq + 1)
-        .returning(User.last_seq)
-    )
     session.add(Mention(message_id=message.id, user_id=member.id))  # type: ignore[arg-type]
-    notification = Notification(
-        user_id=member.id,  # type: ignore[arg-type]
-        user_seq=user_seq,  # type: ignore[arg-type]
-        network_id=network.id,  # type: ignore[arg-type]
-        message_id=message.id,  # type: ignore[arg-type]
-        created_at=message.created_at,
-    )
-    session.add(notification)
-    await session.flush()
-    return notification_frame(notification_dict(notification, network, payload))
+    return await posts.notify(session, member.id, network, message, payload, "mention")  # type: ignore[arg-type]
 
 
 async def message_dicts(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.actions import Services, accounts
@@ -23,6 +23,18 @@ async def load_network(session: AsyncSession, network_id: int) -> Network:
     if network is None:
         raise not_found("network")
     return network
+
+
+async def next_seq(session: AsyncSession, network_id: int) -> int:
+    """The seq of the network's next event. The row lock this takes orders concurrent writers
+    (on every node) until the transaction ends, so seqs are gapless and commit in order."""
+    seq = await session.scalar(
+        update(Network)
+        .where(Network.id == network_id)
+        .values(last_seq=Network.last_seq + 1)
+        .returning(Network.last_seq)
+    )
+    return seq  # type: ignore[return-value]
 
 
 async def is_member(session: AsyncSession, network_id: int, user_id: int) -> bool:

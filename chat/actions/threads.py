@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from chat.actions import Services
 from chat.actions.messages import _publish, message_dicts
-from chat.actions.networks import readable_network
+from chat.actions.networks import next_seq, readable_network
 from chat.actions.posts import QUESTION
 from chat.errors import ActionError, not_found
 from chat.events import event_frame, network_topic
@@ -103,12 +103,7 @@ async def accept_answer(
             answer = await session.get(Message, answer_id)
             if answer is None or answer.thread_root_id != question.id or answer.deleted_at:
                 raise ActionError("not_a_reply", "The answer must be a reply to the question.")
-        seq = await session.scalar(
-            update(Network)
-            .where(Network.id == network.id)
-            .values(last_seq=Network.last_seq + 1)
-            .returning(Network.last_seq)
-        )
+        seq = await next_seq(session, network.id)  # type: ignore[arg-type]
         await session.execute(
             update(Message).where(Message.id == question.id).values(accepted_answer_id=answer_id)
         )
