@@ -385,6 +385,9 @@ function renderMembership() {
   memberCount.textContent = tn('members', network.member_count ?? 0);
   composerForm.hidden = !network.is_member;
   joinPrompt.hidden = network.is_member;
+  // The thread panel's reply form follows membership too (it is rendered once with the page).
+  const threadForm = document.getElementById('thread-form');
+  if (threadForm) threadForm.hidden = !network.is_member;
 }
 
 async function changeMembership(joining, button) {
