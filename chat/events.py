@@ -7,7 +7,7 @@ on untouched, so a message fanned out to a thousand sockets is encoded one time.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from chat.models import Message, Network, Notification, Organisation, User
@@ -18,6 +18,8 @@ def dumps(value: Any) -> str:
 
 
 def iso(moment: datetime) -> str:
+    if moment.tzinfo is None:  # SQLite hands stored times back without their (UTC) offset
+        moment = moment.replace(tzinfo=UTC)
     return moment.isoformat().replace("+00:00", "Z")
 
 
