@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from chat.models import Message, Network, Notification, Organisation, User
@@ -33,7 +34,7 @@ def author_dict(user: User, organisation: Organisation) -> dict[str, Any]:
 
 
 def message_dict(
-    message: Message,
+    message: Message | SimpleNamespace,
     network_slug: str,
     author: dict[str, Any],
     mentions: list[str],
