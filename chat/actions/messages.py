@@ -127,7 +127,12 @@ class SendQueue:
 
     async def _work(self) -> None:
         try:
-            while self.waiting:
+            while True:
+                # One turn of the event loop first, so that the senders the last batch answered,
+                # and sends already read from their sockets, queue now and share this batch.
+                await asyncio.sleep(0)
+                if not self.waiting:
+                    return
                 batch = [item for item in self.waiting[:MAX_BATCH] if not item[1].done()]
                 del self.waiting[:MAX_BATCH]
                 if batch:
