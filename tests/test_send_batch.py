@@ -95,7 +95,10 @@ async def test_batches_follow_each_other_without_gaps(
             for n in range(12)
         ]
 
-    per_user = await asyncio.gather(*[keep_sending(u) for u in users])
+    async with services.broker.subscribe(f"network:{network}") as live:
+        per_user = await asyncio.gather(*[keep_sending(u) for u in users])
+        published = await drain(live, 60)
+    assert [p["seq"] for p in published] == list(range(1, 61)), "published in commit order"
     assert sorted(s for seqs in per_user for s in seqs) == list(range(1, 61))
     assert all(seqs == sorted(seqs) for seqs in per_user), "one sender's seqs keep its order"
     assert len(batches) < 60 and max(batches) > 1

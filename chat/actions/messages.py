@@ -108,15 +108,19 @@ class SendQueue:
     """The group commit of one process: sends queue while a batch is being stored, and the next
     batch takes all of them (up to MAX_BATCH) into one transaction.
 
-    Batches run one after another, so within a process commit order is arrival order; across
-    processes the row lock on ``network.last_seq`` orders them. A send whose caller went away
-    before its batch began is dropped; once its batch began it commits regardless.
+    Batches are stored one after another, so within a process commit order is arrival order;
+    across processes the row lock on ``network.last_seq`` orders them. After its commit a batch
+    is announced (its events published, its senders answered) while the next one is stored;
+    announcements follow each other in commit order. A send whose caller went away before its
+    batch began is dropped; once its batch began it commits regardless.
     """
 
     def __init__(self, services: Services) -> None:
         self.services = services
         self.waiting: list[tuple[PendingSend, asyncio.Future[SendResult]]] = []
         self.worker: asyncio.Task[None] | None = None
+        #: the newest batch's announcement: the next one waits for it.
+        self.announcing: asyncio.Task[None] | None = None
 
     async def send(self, pending: PendingSend) -> SendResult:
         future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
@@ -137,45 +141,26 @@ class SendQueue:
                 del self.waiting[:MAX_BATCH]
                 if batch:
                     metrics.send_batch_size.observe(len(batch))
-                    await self._store(batch)
+                    outcomes = await self._store([pending for pending, _ in batch])
+                    self.announcing = asyncio.create_task(
+                        self._announce(batch, outcomes, self.announcing)
+                    )
         finally:
             self.worker = None
 
-    async def _store(self, batch: list[tuple[PendingSend, asyncio.Future[SendResult]]]) -> None:
-        sends = [pending for pending, _ in batch]
+    async def _store(self, sends: list[PendingSend]) -> list[Outcome | Exception]:
         try:
-            outcomes = await self.services.db.write_batch(partial(store_batch, sends=sends))
+            return await self.services.db.write_batch(partial(store_batch, sends=sends))  # type: ignore[return-value]
         except IntegrityError as error:
-            if len(batch) > 1:
+            if len(sends) > 1:
                 # A client_id raced its own retry (or another node's send): redo the batch
                 # send by send, so one such send never fails the others.
-                for item in batch:
-                    await self._store([item])
-                return
-            outcomes = [await self._after_conflict(sends[0], error)]
+                return [outcome for send in sends for outcome in await self._store([send])]
+            message_id = await self._stored_id(sends[0])
+            return [Duplicate(message_id) if message_id is not None else error]
         except Exception as error:  # the database failed: every send in the batch fails
-            log.exception("storing a batch of %d sends failed", len(batch))
-            outcomes = [error] * len(batch)
-        for outcome in outcomes:
-            if isinstance(outcome, Stored):
-                await _publish(
-                    self.services, network_topic(outcome.payload["network_id"]), outcome.frame
-                )
-                for user_id, frame in outcome.notifications:
-                    await _publish(self.services, user_topic(user_id), frame)
-        results = await self._results(outcomes)
-        for (_, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, BaseException):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
-
-    async def _after_conflict(self, pending: PendingSend, error: IntegrityError) -> Outcome:
-        """A single send hit a unique constraint: the same client_id was stored meanwhile."""
-        message_id = await self._stored_id(pending)
-        return Duplicate(message_id) if message_id is not None else error  # type: ignore[return-value]
+            log.exception("storing a batch of %d sends failed", len(sends))
+            return [error] * len(sends)
 
     async def _stored_id(self, pending: PendingSend) -> int | None:
         async with self.services.db.read() as session:
@@ -185,14 +170,51 @@ class SendQueue:
                 )
             )
 
-    async def _results(self, outcomes: list[Any]) -> list[SendResult | BaseException]:
+    async def _announce(
+        self,
+        batch: list[tuple[PendingSend, asyncio.Future[SendResult]]],
+        outcomes: list[Outcome | Exception],
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        """Publish the batch's events and notifications (after the previous batch's), then
+        answer each sender."""
+        if previous is not None:
+            await asyncio.wait([previous])
+        events: list[tuple[str, str]] = []
+        for outcome in outcomes:
+            if isinstance(outcome, Stored):
+                events.append((network_topic(outcome.payload["network_id"]), outcome.frame))
+                events += [(user_topic(user), frame) for user, frame in outcome.notifications]
+        if events:
+            try:
+                await self.services.broker.publish_many(events)
+            except Exception:
+                log.exception(
+                    "publishing %d events failed; subscribers will catch up from the database",
+                    len(events),
+                )
+        for (_, future), result in zip(batch, await self._results(outcomes), strict=True):
+            if future.done():
+                continue
+            if isinstance(result, SendResult):
+                future.set_result(result)
+            else:
+                future.set_exception(result)
+
+    async def _results(self, outcomes: list[Outcome | Exception]) -> list[SendResult | Exception]:
         stored = {o.payload["id"]: o.payload for o in outcomes if isinstance(o, Stored)}
         earlier = {o.message_id for o in outcomes if isinstance(o, Duplicate)} - set(stored)
         if earlier:
-            async with self.services.db.read() as session:
-                rows = list(await session.scalars(select(Message).where(Message.id.in_(earlier))))
-                stored.update((d["id"], d) for d in await message_dicts(session, rows))
-        results: list[SendResult | BaseException] = []
+            try:
+                async with self.services.db.read() as session:
+                    rows = list(
+                        await session.scalars(select(Message).where(Message.id.in_(earlier)))
+                    )
+                    stored.update((d["id"], d) for d in await message_dicts(session, rows))
+            except Exception as error:
+                log.exception("reading %d messages sent before failed", len(earlier))
+                outcomes = [error if isinstance(o, Duplicate) else o for o in outcomes]
+        results: list[SendResult | Exception] = []
         for outcome in outcomes:
             if isinstance(outcome, Stored):
                 results.append(SendResult(outcome.payload, False, outcome.unnotified_mentions))
