@@ -91,7 +91,7 @@ async def send_message(
     client_id, text = check_send(client_id, body, services.settings.max_body_chars)
     rendered = render_message(text)
     pending = PendingSend(
-        author=Author(user.id, user.username, user.display_name, user.organisation_id),  # type: ignore[arg-type]
+        author=Author(user.id, user.username, user.display_name),  # type: ignore[arg-type]
         network_id=network_id,
         client_id=client_id,
         body=text,

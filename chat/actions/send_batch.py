@@ -2,7 +2,7 @@
 
 A synchronous function (run by ``Database.write_batch``) whose number of statements does not grow
 with the batch: one SELECT each for client_ids stored before, mentioned users, the networks with
-the memberships that matter, organisations and thread roots; one ``UPDATE … RETURNING`` per
+the memberships (and organisations) that matter, and thread roots; one ``UPDATE … RETURNING`` per
 network for its seqs; one multi-row INSERT each for messages, events, search terms, mentions and
 notifications. Each send is checked on its own: a refused send gets its error, the others in the
 batch are stored.
@@ -63,7 +63,6 @@ class Author:
     id: int
     username: str
     display_name: str
-    organisation_id: int
 
 
 @dataclass
@@ -106,6 +105,7 @@ class _Accepted:
     index: int
     send: PendingSend
     network: Row
+    organisation: SimpleNamespace  # the author's
     notified: list[tuple[int, str]]  # (user id, username) of the members it mentions
     unnotified: list[str]
     root: Row | None
@@ -169,14 +169,17 @@ def _mentioned_users(connection: Connection, sends: Sequence[PendingSend]) -> di
 @dataclass
 class _NetworkFacts:
     row: Row
-    members: set[int]
+    #: the members among the authors and mentioned users, with their organisation
+    members: dict[int, SimpleNamespace]
 
 
 def _networks(
     connection: Connection, sends: Sequence[PendingSend], users: dict[str, int]
 ) -> dict[int, _NetworkFacts]:
-    """The networks sent to, each with which of the authors and mentioned users are members."""
+    """The networks sent to, each with which of the authors and mentioned users are members
+    (and their organisations, which the payloads show)."""
     people = {s.author.id for s in sends} | set(users.values())
+    member = _membership.c.network_id == _network.c.id
     statement = (
         select(
             _network.c.id,
@@ -184,20 +187,22 @@ def _networks(
             _network.c.name,
             _network.c.is_private,
             _membership.c.user_id,
+            _organisation.c.name.label("organisation_name"),
+            _organisation.c.type.label("organisation_type"),
         )
         .select_from(
-            _network.outerjoin(
-                _membership,
-                (_membership.c.network_id == _network.c.id) & _membership.c.user_id.in_(people),
-            )
+            _network.outerjoin(_membership, member & _membership.c.user_id.in_(people))
+            .outerjoin(_user, _user.c.id == _membership.c.user_id)
+            .outerjoin(_organisation, _organisation.c.id == _user.c.organisation_id)
         )
         .where(_network.c.id.in_({s.network_id for s in sends}))
     )
     networks: dict[int, _NetworkFacts] = {}
     for row in connection.execute(statement):
-        facts = networks.setdefault(row.id, _NetworkFacts(row, set()))
+        facts = networks.setdefault(row.id, _NetworkFacts(row, {}))
         if row.user_id is not None:
-            facts.members.add(row.user_id)
+            organisation = SimpleNamespace(name=row.organisation_name, type=row.organisation_type)
+            facts.members[row.user_id] = organisation
     return networks
 
 
@@ -229,7 +234,8 @@ def _check(
             unnotified.append(username)
         elif user_id != send.author.id:
             notified.append((user_id, username))
-    return _Accepted(index, send, facts.row, notified, sorted(unnotified), root)
+    organisation = facts.members[send.author.id]
+    return _Accepted(index, send, facts.row, organisation, notified, sorted(unnotified), root)
 
 
 def _store(
@@ -248,12 +254,11 @@ def _store(
     messages = [
         SimpleNamespace(**row, id=a.message_id) for a, row in zip(accepted, rows, strict=True)
     ]
-    organisations = _organisations(connection, accepted)
     payloads = [
         message_dict(
             message,
             a.network.slug,
-            author_dict(a.send.author, organisations[a.send.author.organisation_id]),  # type: ignore[arg-type]
+            author_dict(a.send.author, a.organisation),  # type: ignore[arg-type]
             sorted(username for _, username in a.notified),
         )
         for a, message in zip(accepted, messages, strict=True)
@@ -319,15 +324,6 @@ def _message_row(a: _Accepted, now: datetime) -> dict[str, Any]:
         "edited_at": None,
         "deleted_at": None,
     }
-
-
-def _organisations(connection: Connection, accepted: list[_Accepted]) -> dict[int, Row]:
-    rows = connection.execute(
-        select(_organisation.c.id, _organisation.c.name, _organisation.c.type).where(
-            _organisation.c.id.in_({a.send.author.organisation_id for a in accepted})
-        )
-    )
-    return {row.id: row for row in rows}
 
 
 def _store_replies(
