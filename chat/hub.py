@@ -120,7 +120,9 @@ class Connection:
         try:
             while True:
                 topic, frame = await self.subscriber.get()
-                async with self.lock:
+                # One deadline for the burst rather than a timer for every frame in it: a socket
+                # that cannot take a burst within send_timeout_seconds is cut off.
+                async with self.lock, asyncio.timeout(self.settings.send_timeout_seconds):
                     await self.forward(topic, frame)
                     # Events that queued while this one was written go out now, under the same
                     # lock: one wake-up of this task per burst instead of one per event.
@@ -144,7 +146,7 @@ class Connection:
                     self.services, self.user, network_id, sent, up_to=seq - 1
                 ):
                     await self.send(missing)
-            await self.send(frame)
+            await self.websocket.send_text(frame)  # under the burst's deadline
             self.sent_seq[network_id] = seq
         elif kind == "notification":
             if seq <= self.sent_user_seq:
@@ -153,7 +155,7 @@ class Connection:
                 await self.sync_notifications_locked(self.sent_user_seq)
                 if seq <= self.sent_user_seq:
                     return
-            await self.send(frame)
+            await self.websocket.send_text(frame)  # under the burst's deadline
             self.sent_user_seq = seq
         elif kind == "unsubscribed":
             # On the user's stream: they left a private network. On a network's stream: it
