@@ -28,6 +28,14 @@ message_tsv = sa.table(
 )
 
 
+_FTS_MESSAGE = sa.text("INSERT INTO message_terms(rowid, terms) VALUES (:id, :terms)")
+_FTS_QUESTION = sa.text("INSERT INTO question_terms(rowid, terms) VALUES (:id, :terms)")
+_TSV_MESSAGE = sa.text(
+    "INSERT INTO message_terms (message_id, is_question, terms) "
+    "VALUES (:id, :question, CAST(:terms AS tsvector))"
+)
+
+
 def is_question_root(kind: str, thread_root_id: int | None) -> bool:
     return kind == "question" and thread_root_id is None
 
@@ -72,26 +80,15 @@ def _statements(dialect: str, rows: list[dict[str, Any]]) -> list[tuple[Any, lis
     if dialect == "sqlite":
         values = [{"id": r["id"], "terms": " ".join(r["terms"])} for r in rows]
         questions = [v for v, r in zip(values, rows, strict=True) if r["question"]]
-        statements = [
-            (sa.text("INSERT INTO message_terms(rowid, terms) VALUES (:id, :terms)"), values)
-        ]
+        statements = [(_FTS_MESSAGE, values)]
         if questions:
-            statements.append(
-                (
-                    sa.text("INSERT INTO question_terms(rowid, terms) VALUES (:id, :terms)"),
-                    questions,
-                )
-            )
+            statements.append((_FTS_QUESTION, questions))
         return statements
     values = [
         {"id": r["id"], "question": r["question"], "terms": tsvector_literal(r["terms"])}
         for r in rows
     ]
-    insert = sa.text(
-        "INSERT INTO message_terms (message_id, is_question, terms) "
-        "VALUES (:id, :question, CAST(:terms AS tsvector))"
-    )
-    return [(insert, values)]
+    return [(_TSV_MESSAGE, values)]
 
 
 def index_rows_sync(connection: sa.Connection, messages: Iterable[Any]) -> None:

@@ -17,7 +17,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from chat.actions import posts
 from chat.errors import ActionError, not_found
@@ -54,6 +54,57 @@ _organisation = Organisation.__table__
 _event = NetworkEvent.__table__
 _mention = Mention.__table__
 _notification = Notification.__table__
+
+
+def _each(name: str) -> Any:
+    return bindparam(name, expanding=True)
+
+
+# Built once: the statements of every batch differ only in their parameters, and SQLAlchemy
+# then finds its compiled form without building the statement and its cache key again.
+_STORED_CLIENT_IDS = select(_message.c.author_id, _message.c.client_id, _message.c.id).where(
+    _message.c.author_id.in_(_each("authors")), _message.c.client_id.in_(_each("client_ids"))
+)
+_USERS_NAMED = select(_user.c.username, _user.c.id).where(_user.c.username.in_(_each("names")))
+_NETWORKS_AND_MEMBERS = (
+    select(
+        _network.c.id,
+        _network.c.slug,
+        _network.c.name,
+        _network.c.is_private,
+        _membership.c.user_id,
+        _organisation.c.name.label("organisation_name"),
+        _organisation.c.type.label("organisation_type"),
+    )
+    .select_from(
+        _network.outerjoin(
+            _membership,
+            (_membership.c.network_id == _network.c.id)
+            & _membership.c.user_id.in_(_each("people")),
+        )
+        .outerjoin(_user, _user.c.id == _membership.c.user_id)
+        .outerjoin(_organisation, _organisation.c.id == _user.c.organisation_id)
+    )
+    .where(_network.c.id.in_(_each("networks")))
+)
+_NEXT_SEQS = (
+    update(_network)
+    .where(_network.c.id == bindparam("network"))
+    .values(last_seq=_network.c.last_seq + bindparam("count"))
+    .returning(_network.c.last_seq)
+)
+_NEXT_USER_SEQS = (
+    update(_user)
+    .where(_user.c.id == bindparam("user"))
+    .values(last_seq=_user.c.last_seq + bindparam("count"))
+    .returning(_user.c.last_seq)
+)
+_INSERT_MESSAGES = insert(_message).returning(_message.c.id, _message.c.network_id, _message.c.seq)
+_INSERT_EVENTS = insert(_event)
+_INSERT_MENTIONS = insert(_mention)
+_INSERT_NOTIFICATIONS = insert(_notification).returning(
+    _notification.c.id, _notification.c.user_id, _notification.c.user_seq
+)
 
 
 @dataclass(frozen=True)
@@ -148,10 +199,11 @@ def _stored_client_ids(
     connection: Connection, sends: Sequence[PendingSend]
 ) -> dict[tuple[int, str], int]:
     rows = connection.execute(
-        select(_message.c.author_id, _message.c.client_id, _message.c.id).where(
-            _message.c.author_id.in_({s.author.id for s in sends}),
-            _message.c.client_id.in_({s.client_id for s in sends}),
-        )
+        _STORED_CLIENT_IDS,
+        {
+            "authors": list({s.author.id for s in sends}),
+            "client_ids": list({s.client_id for s in sends}),
+        },
     )
     return {(row.author_id, row.client_id): row.id for row in rows}
 
@@ -160,9 +212,7 @@ def _mentioned_users(connection: Connection, sends: Sequence[PendingSend]) -> di
     usernames = {name for s in sends for name in s.mentioned_usernames}
     if not usernames:
         return {}
-    rows = connection.execute(
-        select(_user.c.username, _user.c.id).where(_user.c.username.in_(usernames))
-    )
+    rows = connection.execute(_USERS_NAMED, {"names": list(usernames)})
     return {row.username: row.id for row in rows}
 
 
@@ -179,26 +229,9 @@ def _networks(
     """The networks sent to, each with which of the authors and mentioned users are members
     (and their organisations, which the payloads show)."""
     people = {s.author.id for s in sends} | set(users.values())
-    member = _membership.c.network_id == _network.c.id
-    statement = (
-        select(
-            _network.c.id,
-            _network.c.slug,
-            _network.c.name,
-            _network.c.is_private,
-            _membership.c.user_id,
-            _organisation.c.name.label("organisation_name"),
-            _organisation.c.type.label("organisation_type"),
-        )
-        .select_from(
-            _network.outerjoin(_membership, member & _membership.c.user_id.in_(people))
-            .outerjoin(_user, _user.c.id == _membership.c.user_id)
-            .outerjoin(_organisation, _organisation.c.id == _user.c.organisation_id)
-        )
-        .where(_network.c.id.in_({s.network_id for s in sends}))
-    )
+    parameters = {"people": list(people), "networks": list({s.network_id for s in sends})}
     networks: dict[int, _NetworkFacts] = {}
-    for row in connection.execute(statement):
+    for row in connection.execute(_NETWORKS_AND_MEMBERS, parameters):
         facts = networks.setdefault(row.id, _NetworkFacts(row, {}))
         if row.user_id is not None:
             organisation = SimpleNamespace(name=row.organisation_name, type=row.organisation_type)
@@ -245,9 +278,7 @@ def _store(
     _allocate_seqs(connection, accepted)
     rows = [_message_row(a, now) for a in accepted]
     by_seq = {(a.send.network_id, a.seq): a for a in accepted}
-    for row in connection.execute(
-        insert(_message).returning(_message.c.id, _message.c.network_id, _message.c.seq), rows
-    ):
+    for row in connection.execute(_INSERT_MESSAGES, rows):
         by_seq[(row.network_id, row.seq)].message_id = row.id
     # Plain objects with the row's attributes: building ORM instances would cost more than
     # the statements.
@@ -281,7 +312,7 @@ def _store(
             }
         )
         outcomes[a.index] = Stored(payload, frame, notifications.get(a.index, []), a.unnotified)
-    connection.execute(insert(_event), events)
+    connection.execute(_INSERT_EVENTS, events)
     index_rows_sync(connection, messages)
 
 
@@ -292,12 +323,7 @@ def _allocate_seqs(connection: Connection, accepted: list[_Accepted]) -> None:
     counts = Counter(a.send.network_id for a in accepted)
     following: dict[int, int] = {}
     for network_id, count in sorted(counts.items()):
-        last = connection.execute(
-            update(_network)
-            .where(_network.c.id == network_id)
-            .values(last_seq=_network.c.last_seq + count)
-            .returning(_network.c.last_seq)
-        ).scalar_one()
+        last = connection.execute(_NEXT_SEQS, {"network": network_id, "count": count}).scalar_one()
         following[network_id] = last - count + 1
     for a in accepted:
         a.seq = following[a.send.network_id]
@@ -382,16 +408,11 @@ def _notify(
         if kind == MENTION_NOTIFICATION
     ]
     if mentions:
-        connection.execute(insert(_mention), mentions)
+        connection.execute(_INSERT_MENTIONS, mentions)
     counts = Counter(user_id for _, _, user_id, _ in wanted)
     following: dict[int, int] = {}
     for user_id, count in sorted(counts.items()):
-        last = connection.execute(
-            update(_user)
-            .where(_user.c.id == user_id)
-            .values(last_seq=_user.c.last_seq + count)
-            .returning(_user.c.last_seq)
-        ).scalar_one()
+        last = connection.execute(_NEXT_USER_SEQS, {"user": user_id, "count": count}).scalar_one()
         following[user_id] = last - count + 1
     rows = []
     for a, _, user_id, kind in wanted:
@@ -409,12 +430,7 @@ def _notify(
         following[user_id] += 1
     ids = {
         (row.user_id, row.user_seq): row.id
-        for row in connection.execute(
-            insert(_notification).returning(
-                _notification.c.id, _notification.c.user_id, _notification.c.user_seq
-            ),
-            rows,
-        )
+        for row in connection.execute(_INSERT_NOTIFICATIONS, rows)
     }
     frames: dict[int, list[tuple[int, str]]] = {}
     for (a, payload, user_id, kind), row in zip(wanted, rows, strict=True):
