@@ -17,7 +17,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, tuple_, update
 
 from chat.actions import posts
 from chat.errors import ActionError, not_found
@@ -62,8 +62,10 @@ def _each(name: str) -> Any:
 
 # Built once: the statements of every batch differ only in their parameters, and SQLAlchemy
 # then finds its compiled form without building the statement and its cache key again.
+# Pairs, not author_id IN (…) AND client_id IN (…): that form probes the index for every
+# author with every client_id (5,000 probes for 100 sends of 50 authors, 15 ms on PostgreSQL).
 _STORED_CLIENT_IDS = select(_message.c.author_id, _message.c.client_id, _message.c.id).where(
-    _message.c.author_id.in_(_each("authors")), _message.c.client_id.in_(_each("client_ids"))
+    tuple_(_message.c.author_id, _message.c.client_id).in_(_each("keys"))
 )
 _USERS_NAMED = select(_user.c.username, _user.c.id).where(_user.c.username.in_(_each("names")))
 _NETWORKS_AND_MEMBERS = (
@@ -109,7 +111,7 @@ _INSERT_NOTIFICATIONS = insert(_notification).returning(
 
 @dataclass(frozen=True)
 class Author:
-    """What a send needs of its author (copied: the batch runs away from the request)."""
+    """What a send needs of its author, copied: the batch may be stored in another thread."""
 
     id: int
     username: str
@@ -198,13 +200,8 @@ def store_batch(connection: Connection, sends: Sequence[PendingSend]) -> list[Ou
 def _stored_client_ids(
     connection: Connection, sends: Sequence[PendingSend]
 ) -> dict[tuple[int, str], int]:
-    rows = connection.execute(
-        _STORED_CLIENT_IDS,
-        {
-            "authors": list({s.author.id for s in sends}),
-            "client_ids": list({s.client_id for s in sends}),
-        },
-    )
+    keys = list({(s.author.id, s.client_id) for s in sends})
+    rows = connection.execute(_STORED_CLIENT_IDS, {"keys": keys})
     return {(row.author_id, row.client_id): row.id for row in rows}
 
 
