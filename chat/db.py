@@ -70,10 +70,13 @@ class Database:
         sqlite3 driver directly, under the same lock as ``write()``. On PostgreSQL ``work``
         runs through the async driver (``run_sync``), statement by statement as usual.
         """
-        if not self.is_sqlite or self.url.database in (None, "", ":memory:"):
+        if not self.is_sqlite:
             async with self.engine.begin() as connection:
                 return await connection.run_sync(work)
         async with self._write_lock:
+            if self.url.database in (None, "", ":memory:"):  # only aiosqlite's connection has it
+                async with self.engine.begin() as connection:
+                    return await connection.run_sync(work)
             if self._writer is None:
                 self._writer = ThreadPoolExecutor(1, thread_name_prefix="bwt-sqlite-writer")
             loop = asyncio.get_running_loop()
