@@ -23,7 +23,7 @@ from chat.actions import Services
 from chat.db import Database
 from chat.errors import ActionError
 from chat.guard import RequestGuard
-from chat.hub import websocket_endpoint
+from chat.hub import KeepTransportSend, websocket_endpoint
 from chat.migrate import migrate
 from chat.settings import Settings, get_settings
 
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *web.routes,
     ]
     middleware = [
+        Middleware(KeepTransportSend),
         Middleware(RequestGuard, allowed_origins=settings.allowed_origins),
         Middleware(
             SessionMiddleware,
