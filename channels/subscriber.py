@@ -52,14 +52,15 @@ class Subscriber:
         # A deque and one waiter rather than an asyncio.Queue: there is exactly one consumer,
         # and with one subscriber per socket the Queue's bookkeeping (two waiter deques, an
         # Event, a loop lookup per get) was a measurable share of fan-out CPU and idle memory.
-        self._inbox: deque[tuple[str, str]] = deque()
+        # An empty deque is ~600 bytes; most sockets are idle, so it exists only while needed.
+        self._inbox: deque[tuple[str, str]] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._failure: SubscriberOverflow | None = None
 
     @property
     def queued(self) -> int:
         """How many events wait to be taken."""
-        return len(self._inbox)
+        return len(self._inbox) if self._inbox else 0
 
     @property
     def topics(self) -> frozenset[str]:
@@ -102,7 +103,7 @@ class Subscriber:
             finally:
                 self._waiter = None
             self._raise_if_failed()
-        return self._inbox.popleft()
+        return self._take()
 
     def get_nowait(self) -> tuple[str, str] | None:
         """The next queued ``(topic, payload)`` if one is waiting, else None; raises like ``get()``.
@@ -111,7 +112,14 @@ class Subscriber:
         without waiting again: one wake-up per burst instead of one per event.
         """
         self._raise_if_failed()
-        return self._inbox.popleft() if self._inbox else None
+        return self._take() if self._inbox else None
+
+    def _take(self) -> tuple[str, str]:
+        assert self._inbox
+        event = self._inbox.popleft()
+        if not self._inbox:
+            self._inbox = None
+        return event
 
     def __aiter__(self) -> Subscriber:
         return self
@@ -130,7 +138,9 @@ class Subscriber:
         """Queue ``event`` without waiting, so fan-out never stalls on a slow consumer."""
         if self._failure is not None:
             return
-        if len(self._inbox) >= self._queue_size:
+        if self._inbox is None:
+            self._inbox = deque()
+        elif len(self._inbox) >= self._queue_size:
             logger.warning(
                 "subscriber of %s fell %d events behind; dropping it so it catches up",
                 sorted(self._topics),
@@ -148,7 +158,7 @@ class Subscriber:
         if self._failure is not None:
             return
         self._failure = failure
-        self._inbox.clear()
+        self._inbox = None
         self._wake()
 
     def _wake(self) -> None:

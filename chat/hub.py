@@ -23,7 +23,7 @@ from chat.actions import Services
 from chat.actions.messages import backlog_frames, last_seq, may_read, send_message
 from chat.actions.notifications import current_user_seq, notification_frames_since
 from chat.actions.posts import check_post
-from chat.auth import current_user, services_of
+from chat.auth import current_user, read_session_cookie, services_of
 from chat.errors import ActionError
 from chat.events import dumps, network_topic, user_topic
 from chat.guard import origin_allowed
@@ -60,22 +60,29 @@ def stream_position(frame: str) -> tuple[str, int, int]:
 TRANSPORT_SEND = "bwt.transport_send"
 
 
-class KeepTransportSend:
-    """Outermost middleware: keep the server's own ``send`` of each WebSocket in its scope.
+class SocketFrontDoor:
+    """Outermost middleware: hand the chat socket straight to the hub.
 
-    Every middleware wraps ``send`` (the session and exception layers each add a call per
-    frame) although none of them does anything for WebSocket frames. Fanning one event out to a
-    thousand sockets went through those wrappers a thousand times, about 30 % of the hub's CPU
-    in the profile; the hub sends event frames through this one instead.
+    Every middleware and the router keep a suspended frame (and the session and exception
+    layers a ``send`` wrapper) for as long as a socket lives, although none of them does
+    anything for WebSocket frames: about 6 KB per idle socket, and a chain of calls per socket
+    for every event fanned out (~30 % of the hub's CPU in the profile). The front door reads the
+    session cookie as SessionMiddleware would, keeps the server's own ``send`` for the hub, and
+    sends every other request down the usual stack.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, path: str, secret: str) -> None:
         self.app = app
+        self.path = path
+        self.secret = secret
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            scope[TRANSPORT_SEND] = send
-        await self.app(scope, receive, send)
+        if scope["type"] != "websocket" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        scope["session"] = read_session_cookie(scope, self.secret)
+        scope[TRANSPORT_SEND] = send
+        await websocket_endpoint(WebSocket(scope, receive, send))
 
 
 class SendWatchdog:
@@ -136,6 +143,7 @@ class Connection:
         #: loop time at which the current burst began to be written; None while idle.
         self.writing_since: float | None = None
         self.writer: asyncio.Task[None] | None = None
+        self.reading = False
         self.stalled = False
 
     async def send(self, text: str) -> None:
@@ -168,14 +176,29 @@ class Connection:
                 }
             )
         )
+        # This task reads; one more writes. Whichever ends first ends the other.
+        reading = asyncio.current_task()
+        assert reading is not None
         self.writer = writer = asyncio.create_task(self.write_loop())
-        reader = asyncio.create_task(self.read_loop())
-        done, pending = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        for task in done:
-            task.result()
+        self.reading = True
+
+        def writer_ended(_: object) -> None:
+            if self.reading:
+                reading.cancel()
+
+        writer.add_done_callback(writer_ended)
+        try:
+            await self.read_loop()
+        except asyncio.CancelledError:
+            if not writer.done() or writer.cancelled():
+                raise  # the server is shutting down, not the writer ending
+            reading.uncancel()
+        finally:
+            self.reading = False
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+        if not writer.cancelled():
+            writer.result()  # re-raise what ended the writer, if it failed
 
     # -- from the broker to the client ---------------------------------------------------------
 
