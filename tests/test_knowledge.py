@@ -163,6 +163,19 @@ async def test_search_understands_dutch_words_accents_and_codes(services: Servic
     assert results[0]["network"]["slug"] == "woonoverlast"
 
 
+async def test_search_snippets_show_short_messages_whole(services: Services) -> None:
+    anna = await member(services, "anna")
+    network = await network_id_of(services, anna, "woonoverlast")
+    short = "Wie, wat, waar en wanneer: de kamerverhuur aan de Oudegracht"
+    long = " ".join(["Een lange inleiding zonder het zoekwoord."] * 12) + " Dan kamerverhuur."
+    await post(services, anna, network, short)
+    await post(services, anna, network, long)
+    results = (await search_messages(services, anna, "kamerverhuur"))["results"]
+    snippets = {r["message"]["body"]: r["snippet"] for r in results}
+    assert snippets[short] == short.replace("kamerverhuur", "<mark>kamerverhuur</mark>")
+    assert snippets[long].startswith("… ") and snippets[long].endswith("<mark>kamerverhuur.</mark>")
+
+
 async def test_search_ranks_relevant_and_answered_first_and_filters(services: Services) -> None:
     anna = await member(services, "anna")
     bram = await member(
