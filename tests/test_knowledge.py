@@ -20,7 +20,7 @@ from chat.actions.networks import (
 from chat.actions.notifications import list_mentions, notification_frames_since
 from chat.actions.posts import check_post
 from chat.actions.search import list_posts, search_messages, similar_questions
-from chat.actions.threads import accept_answer, read_thread, set_following
+from chat.actions.threads import accept_answer, read_thread, set_following, unmark_answer
 from chat.errors import ActionError
 from chat.models import Membership, User
 from tests.test_actions import member, network_id_of, registration
@@ -116,6 +116,42 @@ async def test_the_asker_accepts_an_answer_as_a_replayed_event(services: Service
     answered = await list_posts(services, cees, network_id=network, state="answered")
     assert [p["message"]["id"] for p in answered["posts"]] == [question["id"]]
     assert (await list_posts(services, cees, network_id=network, state="open"))["posts"] == []
+
+
+async def test_unmarking_opens_the_question_again_as_a_replayed_event(
+    services: Services,
+) -> None:
+    anna = await member(services, "anna")
+    bram = await member(services, "bram")
+    network = await network_id_of(services, anna, "woonoverlast")
+    question = await post(services, anna, network, "Is een B&B logies?", kind="question")
+    reply = await post(services, bram, network, "Ja, meestal wel.", thread_root_id=question["id"])
+    accepted = await accept_answer(services, anna, question["id"], reply["id"])
+    assert (await search_messages(services, bram, "logies", state="answered"))["results"]
+
+    with pytest.raises(ActionError) as refused:
+        await unmark_answer(services, bram, question["id"])
+    assert refused.value.code == "not_allowed"
+    unmarked = await unmark_answer(services, anna, question["id"])
+    assert unmarked["seq"] == accepted["seq"] + 1
+    assert unmarked["message"]["accepted_answer"] is None
+    events = [json.loads(f) for f in await backlog_frames(services, bram, network, reply["seq"])]
+    assert [(e["kind"], e["message"]["accepted_answer"]) for e in events][-1] == (
+        "question.answered",
+        None,
+    )
+    # Open again everywhere: the question lists, the knowledge base, search and the thread.
+    opened = await list_posts(services, bram, network_id=network, state="open")
+    assert [p["message"]["id"] for p in opened["posts"]] == [question["id"]]
+    assert (await list_posts(services, bram, knowledge=True))["posts"] == []
+    assert (await search_messages(services, bram, "logies", state="answered"))["results"] == []
+    assert (await read_thread(services, bram, question["id"]))["root"]["accepted_answer"] is None
+
+    # Unmarking an open question (or marking the marked reply) changes nothing: no event.
+    assert (await unmark_answer(services, anna, question["id"]))["seq"] is None
+    again = await accept_answer(services, anna, question["id"], reply["id"])
+    assert (await accept_answer(services, anna, question["id"], reply["id"]))["seq"] is None
+    assert (await history_page(services, anna, network))["last_seq"] == again["seq"]
 
 
 async def test_admins_appoint_moderators_who_mark_answers(services: Services) -> None:

@@ -136,3 +136,36 @@ async def test_admins_appoint_moderators_over_http_and_the_command_line(users, l
         assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "user_not_found"
     finally:
         await admin.aclose()
+
+
+async def test_unmarking_reaches_open_pages_live(users, live_server) -> None:
+    anna = await users("anna")
+    cees = await users("cees")
+    network = await anna.join("recreatieparken")
+    await cees.join("recreatieparken")
+    question = await send(anna, network, "Mag een chalet het hele jaar verhuurd?", kind="question")
+    reply = await send(cees, network, "Ja, aan toeristen.", thread_root_id=question["id"])
+    answer = f"/api/messages/{question['id']}/accept"
+    accepted = (await anna.api("POST", answer, json={"answer_id": reply["id"]})).json()
+    socket = await cees.connect()
+    await socket.subscribe(network, since_seq=accepted["seq"])
+
+    refused = await cees.api("DELETE", answer)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_allowed"
+    unmarked = await anna.api("DELETE", answer)
+    assert unmarked.status_code == 200, unmarked.text
+    assert unmarked.json()["seq"] == accepted["seq"] + 1
+    assert unmarked.json()["message"]["accepted_answer"] is None
+
+    # Somebody else's open page hears it at once, with its own seq.
+    event = await socket.expect("event", kind="question.answered")
+    assert event["seq"] == accepted["seq"] + 1
+    assert event["message"]["id"] == question["id"] and event["message"]["accepted_answer"] is None
+    open_page = (await cees.http.get("/n/recreatieparken/vragen?state=open")).text
+    assert "Mag een chalet het hele jaar verhuurd?" in open_page
+    assert "Mag een chalet" not in (await cees.http.get("/n/recreatieparken/kennisbank")).text
+
+    # Unmarking an open question changes nothing, and nothing is sent.
+    again = await anna.api("DELETE", answer)
+    assert again.status_code == 200 and again.json()["seq"] is None
+    assert [f for f in await socket.nothing_for(0.5) if f["type"] == "event"] == []

@@ -1,7 +1,7 @@
 /**
  * The thread beside the network: its first message, the replies (live), following, replying and
- * marking the accepted answer. Replies arrive as network events like any message; the room does
- * not list them, this panel does, and the first message in the room shows the count.
+ * marking (or unmarking) the accepted answer. Replies arrive as network events like any message;
+ * the room does not list them, this panel does, and the first message in the room shows the count.
  */
 
 import { api, describeError } from './api.js';
@@ -44,8 +44,10 @@ export class ThreadPanel {
       }
     });
     this.replies.addEventListener('click', (event) => {
-      const button = event.target.closest('[data-accept]');
-      if (button) this.accept(Number(button.dataset.accept));
+      const accept = event.target.closest('[data-accept]');
+      if (accept) this.accept(Number(accept.dataset.accept));
+      const unmark = event.target.closest('[data-unmark]');
+      if (unmark) this.unmark(Number(unmark.dataset.unmark));
     });
     document.addEventListener('click', (event) => {
       const button = event.target.closest('[data-open-thread]');
@@ -81,6 +83,18 @@ export class ThreadPanel {
     this.opener?.focus();
   }
 
+  /** The reply whose accept or unmark button has focus: it gets the focus back after a render. */
+  focusedReply() {
+    const control = document.activeElement?.closest?.('[data-accept], [data-unmark]');
+    if (!control || !this.replies.contains(control)) return null;
+    return Number(control.dataset.accept ?? control.dataset.unmark);
+  }
+
+  focusReplyControl(replyId) {
+    const article = byId(`thread-reply-${replyId}`);
+    (article?.querySelector('[data-accept], [data-unmark]') ?? article)?.focus();
+  }
+
   render() {
     const { root, replies } = this.thread;
     const article = messageArticle(root, { inThread: true });
@@ -108,6 +122,14 @@ export class ThreadPanel {
         label.className = 'post__accepted';
         label.textContent = t('accepted_answer');
         article.append(label);
+        if (this.thread.can_accept) {
+          const button = document.createElement('button');
+          button.type = 'button';
+          button.className = 'utrecht-button utrecht-button--secondary-action post__unmark';
+          button.dataset.unmark = String(reply.id);
+          button.textContent = t('unmark_answer');
+          article.append(button);
+        }
       } else if (this.thread.can_accept) {
         const button = document.createElement('button');
         button.type = 'button';
@@ -160,24 +182,36 @@ export class ThreadPanel {
   }
 
   async accept(answerId) {
+    await this.changeAnswer(answerId, { method: 'POST', body: { answer_id: answerId } }, 'answer_accepted');
+  }
+
+  /** Take the accepted answer away: the question is open again, here and on every open page. */
+  async unmark(answerId) {
+    await this.changeAnswer(answerId, { method: 'DELETE' }, 'answer_unmarked');
+  }
+
+  async changeAnswer(replyId, request, announcement) {
     try {
-      const result = await api(`/api/messages/${this.thread.root.id}/accept`, {
-        method: 'POST',
-        body: { answer_id: answerId },
-      });
+      const result = await api(`/api/messages/${this.thread.root.id}/accept`, request);
       this.applyAnswered(result.message);
-      this.announce?.(t('answer_accepted'));
+      // The pressed button is replaced: focus goes to the one that undoes it.
+      this.focusReplyControl(replyId);
+      this.status.textContent = '';
+      this.announce?.(t(announcement));
     } catch (error) {
       this.status.textContent = describeError(error);
     }
   }
 
+  /** A question's accepted answer was marked, changed or taken away (here or live). */
   applyAnswered(question) {
     const article = this.rootArticle(question.id);
     if (article) redecoratePost(article, question);
     if (this.thread?.root.id === question.id) {
+      const focused = this.focusedReply();
       this.thread.root = question;
       this.render();
+      if (focused !== null) this.focusReplyControl(focused);
     }
   }
 
