@@ -9,6 +9,7 @@ import { socket } from './app.js';
 import { user } from './config.js';
 import { t } from './i18n.js';
 import { messageArticle } from './message-view.js';
+import { keepToastsClearOfThread } from './notifications.js';
 import { redecoratePost, threadSummary } from './posts.js';
 import { newClientId } from './socket.js';
 
@@ -19,6 +20,7 @@ export class ThreadPanel {
     this.network = network;
     this.announce = announce;
     this.panel = byId('thread-panel');
+    this.body = byId('thread-body');
     this.rootBox = byId('thread-root');
     this.replies = byId('thread-replies');
     this.followButton = byId('thread-follow');
@@ -71,16 +73,31 @@ export class ThreadPanel {
       return;
     }
     this.render();
-    this.panel.hidden = false;
-    document.getElementById('room')?.classList.add('room--with-thread');
+    this.body.scrollTop = 0;
+    this.showPanel(messageId);
     byId('thread-title').focus();
   }
 
   close() {
     this.thread = null;
-    this.panel.hidden = true;
-    document.getElementById('room')?.classList.remove('room--with-thread');
+    this.showPanel(null);
     this.opener?.focus();
+  }
+
+  /** Which thread is open, for the page: notifications.js shows no toast for what it shows. */
+  showPanel(rootId) {
+    this.panel.hidden = rootId === null;
+    if (rootId === null) delete this.panel.dataset.rootId;
+    else this.panel.dataset.rootId = String(rootId);
+    document.getElementById('room')?.classList.toggle('room--with-thread', rootId !== null);
+    // Toasts move clear of the panel (app.css) while it is open.
+    document.body.classList.toggle('has-thread-panel', rootId !== null);
+    if (rootId !== null) keepToastsClearOfThread();
+  }
+
+  /** Near the newest reply (or after replying): stay there as replies arrive. */
+  atNewest() {
+    return this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < 80;
   }
 
   /** The reply whose accept or unmark button has focus: it gets the focus back after a render. */
@@ -234,8 +251,10 @@ export class ThreadPanel {
       );
     }
     if (this.thread?.root.id === rootId) {
+      const stick = frame.message.author?.id === user.id || this.atNewest();
       this.thread.replies.push(frame.message);
       this.appendReply(frame.message);
+      if (stick) this.body.scrollTop = this.body.scrollHeight;
     }
   }
 }
