@@ -89,8 +89,7 @@ export class ThreadPanel {
     this.panel.hidden = rootId === null;
     if (rootId === null) delete this.panel.dataset.rootId;
     else this.panel.dataset.rootId = String(rootId);
-    document.getElementById('room')?.classList.toggle('room--with-thread', rootId !== null);
-    // Toasts move clear of the panel (app.css) while it is open.
+    // The room and the toasts make room for the panel (app.css) while it is open.
     document.body.classList.toggle('has-thread-panel', rootId !== null);
     if (rootId !== null) keepToastsClearOfThread();
   }

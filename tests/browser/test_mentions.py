@@ -159,6 +159,7 @@ def test_reply_toasts_spare_the_open_thread_and_its_reply_box(make_user: MakeUse
     page.locator(f'[data-open-thread="{open_question["id"]}"]').click()
     reply_box = page.locator("#thread-form")
     expect(reply_box).to_be_visible()
+    assert not overlap(page.locator("#room"), page.locator("#thread-panel")), "room under panel"
 
     # Replies in the open thread show in the panel, and no toast repeats them (nor a mention).
     in_open_thread = {"thread_root_id": open_question["id"]}
