@@ -109,9 +109,12 @@ def snippet(text: str, terms: list[str]) -> str:
             found.update(_token_terms(token))
         if found & wanted:
             hits.append(index)
-    start = max(0, (hits[0] if hits else 0) - 10)
-    start -= start % 2
-    end = min(len(words), start + SNIPPET_WORDS * 2)
+    # SNIPPET_WORDS words and the whitespace between them (words are at even indexes).
+    span = SNIPPET_WORDS * 2 - 1
+    # Five words before the first match, unless the window would then run past the end: it
+    # starts earlier instead, so a text that fits is shown whole and "…" marks only real cuts.
+    start = max(0, min((hits[0] if hits else 0) - 10, len(words) - span))
+    end = min(len(words), start + span)
     out = ["… "] if start > 0 else []
     for index in range(start, end):
         escaped = html.escape(words[index])

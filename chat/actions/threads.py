@@ -92,7 +92,9 @@ async def _may_accept(session: Any, user: User, question: Message) -> bool:
 async def accept_answer(
     services: Services, user: User, question_id: int, answer_id: int | None
 ) -> dict[str, Any]:
-    """Mark a reply as the question's answer (or, with None, unmark it): a new network event."""
+    """Mark a reply as the question's answer, or with None unmark it (the question is open
+    again): a `question.answered` event with the network's next seq, carrying the question as
+    it is now. Asking for what is so already changes nothing: no event, and ``seq`` is None."""
     async with services.db.write() as session:
         question, network = await _readable_root(session, user, question_id)
         if question.kind != QUESTION:
@@ -103,6 +105,9 @@ async def accept_answer(
             answer = await session.get(Message, answer_id)
             if answer is None or answer.thread_root_id != question.id or answer.deleted_at:
                 raise ActionError("not_a_reply", "The answer must be a reply to the question.")
+        if question.accepted_answer_id == answer_id:
+            [unchanged] = await message_dicts(session, [question])
+            return {"seq": None, "message": unchanged}
         seq = await next_seq(session, network.id)  # type: ignore[arg-type]
         await session.execute(
             update(Message).where(Message.id == question.id).values(accepted_answer_id=answer_id)
@@ -122,6 +127,11 @@ async def accept_answer(
         )
     await _publish(services, network_topic(network.id), frame)  # type: ignore[arg-type]
     return {"seq": seq, "message": payload}
+
+
+async def unmark_answer(services: Services, user: User, question_id: int) -> dict[str, Any]:
+    """Take a question's accepted answer away: it is open again, live on every open page."""
+    return await accept_answer(services, user, question_id, None)
 
 
 async def thread_of_permalink(
