@@ -270,15 +270,17 @@ async def message_dicts(
         ).all()
     }
     mentions: dict[int, list[str]] = {}
-    for message_id, username in (
-        await session.execute(
-            select(Mention.message_id, User.username)
-            .join(User, User.id == Mention.user_id)
-            .where(Mention.message_id.in_([m.id for m in messages]))
-            .order_by(User.username)
-        )
-    ).all():
-        mentions.setdefault(message_id, []).append(username)
+    # A mention is an "@name" in the body (chat.rendering): most pages have none to look up.
+    if mentioning := [m.id for m in messages if "@" in m.body]:
+        for message_id, username in (
+            await session.execute(
+                select(Mention.message_id, User.username)
+                .join(User, User.id == Mention.user_id)
+                .where(Mention.message_id.in_(mentioning))
+                .order_by(User.username)
+            )
+        ).all():
+            mentions.setdefault(message_id, []).append(username)
     network_ids = {m.network_id for m in messages}
     if slugs is None or not network_ids <= slugs.keys():
         slugs = dict(
