@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -49,7 +50,7 @@ def main(context: click.Context) -> None:
 def serve(host: str | None, port: int | None) -> None:
     """Run the web server (migrates the database and loads the catalogue on first start)."""
     settings = get_settings()
-    uvicorn.run(
+    config = uvicorn.Config(
         "chat.app:create_app",
         factory=True,
         host=host or settings.host,
@@ -58,6 +59,16 @@ def serve(host: str | None, port: int | None) -> None:
         log_level=settings.log_level,
         proxy_headers=True,
     )
+    listener = config.bind_socket()
+    if settings.socket_send_buffer_bytes > 0:
+        # Linux lets a connection's send buffer grow to megabytes: a client that stops reading
+        # would soak up a minute of a busy network before writes block and the hub can tell it
+        # is a slow consumer. Accepted connections inherit the listening socket's size.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, settings.socket_send_buffer_bytes)
+    server = uvicorn.Server(config)
+    server.run(sockets=[listener])
+    if not server.started:
+        raise SystemExit(3)  # as uvicorn.run does when the server could not start
 
 
 @main.command("migrate")
