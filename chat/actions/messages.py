@@ -220,26 +220,33 @@ async def _notify(
 
 
 async def message_dicts(
-    session: AsyncSession, messages: list[Message], *, nested: bool = True
+    session: AsyncSession,
+    messages: list[Message],
+    *,
+    nested: bool = True,
+    slugs: dict[int, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Messages as the client sees them, with authors and mentions, in three queries (and,
-    for thread roots, their newest reply and accepted answer in three more)."""
+    """Messages as the client sees them, with authors and mentions: three queries, and one more
+    for the newest replies and accepted answers of thread roots (unless ``nested`` is false).
+    ``slugs`` (network id to slug), when the caller has them, saves one of the three."""
     if not messages:
         return []
-    linked: dict[int, dict[str, Any]] = {}
+    linked_messages: list[Message] = []
     linked_ids = {m.last_reply_id for m in messages} | {m.accepted_answer_id for m in messages}
     linked_ids.discard(None)
     if nested and linked_ids:
-        replies = list(await session.scalars(select(Message).where(Message.id.in_(linked_ids))))
-        linked = {d["id"]: d for d in await message_dicts(session, replies, nested=False)}
-    author_ids = {m.author_id for m in messages}
+        linked_messages = list(
+            await session.scalars(select(Message).where(Message.id.in_(linked_ids)))
+        )
+    # The linked replies' authors and mentions come in the same queries as the messages' own.
+    everything = [*messages, *linked_messages]
     authors = {
         user.id: author_dict(user, organisation)
         for user, organisation in (
             await session.execute(
                 select(User, Organisation)
                 .join(Organisation, Organisation.id == User.organisation_id)
-                .where(User.id.in_(author_ids))
+                .where(User.id.in_({m.author_id for m in everything}))
             )
         ).all()
     }
@@ -248,20 +255,30 @@ async def message_dicts(
         await session.execute(
             select(Mention.message_id, User.username)
             .join(User, User.id == Mention.user_id)
-            .where(Mention.message_id.in_([m.id for m in messages]))
+            .where(Mention.message_id.in_({m.id for m in everything}))
             .order_by(User.username)
         )
     ).all():
         mentions.setdefault(message_id, []).append(username)
-    slugs = dict(
-        (
-            await session.execute(
-                select(Network.id, Network.slug).where(
-                    Network.id.in_({m.network_id for m in messages})
-                )
+    slugs = dict(slugs or {})
+    missing = {m.network_id for m in everything} - slugs.keys()
+    if missing:
+        slugs.update(
+            (network_id, slug)
+            for network_id, slug in await session.execute(
+                select(Network.id, Network.slug).where(Network.id.in_(missing))
             )
-        ).all()
-    )
+        )
+
+    def plain(m: Message) -> dict[str, Any]:
+        return message_dict(
+            m,
+            slugs[m.network_id],
+            authors[m.author_id],  # type: ignore[index]
+            mentions.get(m.id, []),  # type: ignore[arg-type]
+        )
+
+    linked = {m.id: plain(m) for m in linked_messages}
     return [
         message_dict(
             m,
