@@ -38,7 +38,7 @@ from chat.app import create_app  # noqa: E402
 from chat.db import Database  # noqa: E402
 from chat.migrate import migrate  # noqa: E402
 from chat.models import Membership, Network, Organisation, User  # noqa: E402
-from chat.search_index import index_rows_sync  # noqa: E402
+from chat.search_index import index_rows  # noqa: E402
 from chat.settings import Settings  # noqa: E402
 
 WORDS = """woning woningen kamerverhuur bewoning recreatiewoning recreatiepark vakantiepark
@@ -119,7 +119,7 @@ def fill(connection: sa.Connection, count: int, networks: list[int], users: list
                 }
             )
         connection.execute(sa.insert(message), rows)
-        index_rows_sync(connection, [_Row(r["id"], r["body"], r["kind"], None, "") for r in rows])
+        index_rows(connection, [_Row(**r) for r in rows])
         print(f"\r  {min(first + batch - 1, count):>9,} messages", end="", flush=True)
     for network, last in seq.items():
         connection.execute(sa.update(Network).where(Network.id == network).values(last_seq=last))
@@ -127,10 +127,14 @@ def fill(connection: sa.Connection, count: int, networks: list[int], users: list
 
 
 class _Row:
-    __slots__ = ("id", "body", "kind", "thread_root_id", "tags")
+    """A filled message as the index reads it (cheaper than a Message object)."""
 
-    def __init__(self, id: int, body: str, kind: str, root: int | None, tags: str) -> None:  # noqa: A002
-        self.id, self.body, self.kind, self.thread_root_id, self.tags = id, body, kind, root, tags
+    __slots__ = ("id", "network_id", "body", "kind", "tags", "accepted_answer_id")
+    thread_root_id = None
+
+    def __init__(self, **row: object) -> None:
+        for name in self.__slots__:
+            setattr(self, name, row[name])
 
 
 def percentile(values: list[float], fraction: float) -> float:
