@@ -110,3 +110,21 @@ async def test_the_newest_migration_goes_back_and_forward(upgraded: Services) ->
     await _alembic(upgraded.db, "downgrade", "0002")
     await _alembic(upgraded.db, "upgrade", "head")
     await _finds_both(upgraded)
+
+
+async def test_search_does_not_read_through_a_pending_list(upgraded: Services) -> None:
+    """PostgreSQL: new terms go straight into the GIN indexes (see migration 0003)."""
+    if upgraded.db.is_sqlite:
+        pytest.skip("FTS5 has no pending list")
+    async with upgraded.db.read() as session:
+        rows = await session.execute(
+            sa.text(
+                "SELECT relname, array_to_string(reloptions, ',') FROM pg_class"
+                " WHERE relname IN ('ix_message_terms', 'ix_question_terms')"
+            )
+        )
+        options = {name: value for name, value in rows}
+    assert options == {
+        "ix_message_terms": "fastupdate=off",
+        "ix_question_terms": "fastupdate=off",
+    }
