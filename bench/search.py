@@ -152,15 +152,23 @@ async def timed(label: str, calls: list, by_query: bool = False) -> dict[str, fl
         await call()  # warm caches
     durations = []
     per_query: dict[str, list[float]] = {}
+    cpu_began = time.process_time()
     for query, call in calls:
         began = time.perf_counter()
         await call()
         durations.append((time.perf_counter() - began) * 1000)
         per_query.setdefault(query, []).append(durations[-1])
-    figures = {"p50": statistics.median(durations), "p95": percentile(durations, 0.95)}
+    figures = {
+        "p50": statistics.median(durations),
+        "p95": percentile(durations, 0.95),
+        # CPU of this process per call (Python, and on SQLite the database engine too): unlike
+        # the times, it hardly depends on how much of a shared machine the run got.
+        "cpu": (time.process_time() - cpu_began) * 1000 / len(calls),
+    }
     print(
         f"  {label:<38} n={len(durations):<4} p50={figures['p50']:7.1f} ms"
-        f"  p95={figures['p95']:7.1f} ms  max={max(durations):7.1f} ms",
+        f"  p95={figures['p95']:7.1f} ms  max={max(durations):7.1f} ms"
+        f"  cpu={figures['cpu']:5.1f} ms/call",
         flush=True,
     )
     if by_query:
@@ -223,13 +231,14 @@ async def time_runs(database: Database, url: str, count: int, options: argparse.
     ]
     await database.dispose()
     if len(runs) > 1:
-        print(f"median of {len(runs)} runs (p50 / p95 ms; p95 range):")
+        print(f"median of {len(runs)} runs (p50 / p95 ms; p95 range; CPU ms per call):")
         for label in runs[0]:
             p50 = statistics.median(run[label]["p50"] for run in runs)
             p95s = [run[label]["p95"] for run in runs]
+            cpu = statistics.median(run[label]["cpu"] for run in runs)
             print(
                 f"  {label:<38} {p50:6.1f} / {statistics.median(p95s):6.1f}"
-                f"   ({min(p95s):.1f}–{max(p95s):.1f})"
+                f"   ({min(p95s):.1f}–{max(p95s):.1f})   cpu {cpu:.1f}"
             )
 
 
