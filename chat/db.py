@@ -75,10 +75,19 @@ class Database:
         await self.engine.dispose()
 
 
+#: SQLite reads up to this much of the database file through a memory map instead of one read()
+#: call per page into each connection's small page cache. At a million messages (550 MB) this
+#: made searches 10-35 % faster, most of all the first time a word is searched for
+#: (docs/performance-search.md). The pages are the operating system's file cache, shared by
+#: every connection; they count in the process's RSS.
+SQLITE_MMAP_BYTES = 1 << 30
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()

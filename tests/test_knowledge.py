@@ -6,6 +6,7 @@ import json
 import uuid
 
 import pytest
+from sqlalchemy import select
 
 from chat.actions import Services
 from chat.actions.accounts import register_user
@@ -294,6 +295,10 @@ async def test_search_ranks_relevant_and_answered_first_and_filters(services: Se
     assert await found(services, anna, "recreatiewoning", kind="question") == [question["body"]]
     assert await found(services, anna, "recreatiewoning", state="answered") == [question["body"]]
     assert await found(services, anna, "recreatiewoning", state="open") == []
+    await accept_answer(services, anna, question["id"], None)
+    assert await found(services, anna, "recreatiewoning", state="open") == [question["body"]]
+    assert await found(services, anna, "recreatiewoning", state="answered") == []
+    await accept_answer(services, anna, question["id"], reply["id"])
     assert await found(services, anna, "recreatiewoning", date_to="2000-01-01") == []
     assert len(await found(services, anna, "recreatiewoning", date_from="2000-01-01")) == 4
     other = await network_id_of(services, anna, "asbest")
@@ -398,8 +403,16 @@ async def test_demo_loads_marked_examples_and_removes_them(services: Services) -
     results = (await search_messages(services, anna, "recreatiewoning permanent"))["results"]
     assert results[0]["message"]["is_demo"] and results[0]["answered"]
     assert (await list_posts(services, anna, knowledge=True))["posts"]
-    assert await remove_demo(services) == 8
+    async with services.db.read() as session:
+        jurist = await session.scalar(select(User).where(User.username == "voorbeeld-jurist"))
+    assert jurist is not None
+    demo_answer = await post(services, jurist, network, "Voorbeeld", thread_root_id=mine["id"])
+    await accept_answer(services, anna, mine["id"], demo_answer["id"])
+    assert mine["body"] in await found(services, anna, "recreatiewoning", state="answered")
+    assert await remove_demo(services) == 9, "the examples and the demo answer to a real question"
     assert await found(services, anna, "recreatiewoning") == [mine["body"]]
+    assert await found(services, anna, "recreatiewoning", state="open") == [mine["body"]]
+    assert await found(services, anna, "recreatiewoning", state="answered") == []
     assert (await list_posts(services, anna, knowledge=True))["posts"] == []
     assert [m["id"] for m in (await history_page(services, anna, network))["messages"]] == [
         mine["id"]

@@ -240,18 +240,20 @@ async def message_dicts(
     slugs: dict[int, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Messages (ORM objects or ``message_rows`` rows) as the client sees them, with authors and
-    mentions, in two or three queries (and, for thread roots, their newest reply and accepted
-    answer in a few more)."""
+    mentions: at most three queries, and one more for the newest replies and accepted answers
+    of thread roots (unless ``nested`` is false). ``slugs`` (network id to slug), when the
+    caller has them, saves one."""
     if not messages:
         return []
-    linked: dict[int, dict[str, Any]] = {}
+    linked_messages: list[Any] = []
     linked_ids = {m.last_reply_id for m in messages} | {m.accepted_answer_id for m in messages}
     linked_ids.discard(None)
     if nested and linked_ids:
-        replies = (await session.execute(message_rows(Message.id.in_(linked_ids)))).all()
-        linked = {
-            d["id"]: d for d in await message_dicts(session, replies, nested=False, slugs=slugs)
-        }
+        linked_messages = list(
+            (await session.execute(message_rows(Message.id.in_(linked_ids)))).all()
+        )
+    # The linked replies' authors and mentions come in the same queries as the messages' own.
+    everything = [*messages, *linked_messages]
     authors = {
         user_id: {
             "id": user_id,
@@ -265,13 +267,13 @@ async def message_dicts(
                     User.id, User.username, User.display_name, Organisation.name, Organisation.type
                 )
                 .join(Organisation, Organisation.id == User.organisation_id)
-                .where(User.id.in_({m.author_id for m in messages}))
+                .where(User.id.in_({m.author_id for m in everything}))
             )
         ).all()
     }
     mentions: dict[int, list[str]] = {}
     # A mention is an "@name" in the body (chat.rendering): most pages have none to look up.
-    if mentioning := [m.id for m in messages if "@" in m.body]:
+    if mentioning := {m.id for m in everything if "@" in m.body}:
         for message_id, username in (
             await session.execute(
                 select(Mention.message_id, User.username)
@@ -281,15 +283,20 @@ async def message_dicts(
             )
         ).all():
             mentions.setdefault(message_id, []).append(username)
-    network_ids = {m.network_id for m in messages}
-    if slugs is None or not network_ids <= slugs.keys():
-        slugs = dict(
-            (
-                await session.execute(
-                    select(Network.id, Network.slug).where(Network.id.in_(network_ids))
-                )
-            ).all()
+    slugs = dict(slugs or {})
+    missing = {m.network_id for m in everything} - slugs.keys()
+    if missing:
+        slugs.update(
+            (network_id, slug)
+            for network_id, slug in await session.execute(
+                select(Network.id, Network.slug).where(Network.id.in_(missing))
+            )
         )
+
+    def plain(m: Any) -> dict[str, Any]:
+        return message_dict(m, slugs[m.network_id], authors[m.author_id], mentions.get(m.id, []))
+
+    linked = {m.id: plain(m) for m in linked_messages}
     return [
         message_dict(
             m,

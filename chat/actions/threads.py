@@ -22,6 +22,7 @@ from chat.models import (
     User,
     utcnow,
 )
+from chat.search_index import reindex_answered
 
 QUESTION_ANSWERED = "question.answered"
 MAX_REPLIES = 500
@@ -113,6 +114,7 @@ async def accept_answer(
             update(Message).where(Message.id == question.id).values(accepted_answer_id=answer_id)
         )
         question.accepted_answer_id = answer_id
+        await reindex_answered(session, [question.id])  # type: ignore[list-item]
         [payload] = await message_dicts(session, [question])
         frame = event_frame(network.id, seq, QUESTION_ANSWERED, payload)  # type: ignore[arg-type]
         session.add(
