@@ -53,8 +53,12 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.read_sessions() as session:
+    async def read(self, *, in_transaction: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session for reading. On PostgreSQL its statements run outside a transaction unless
+        ``in_transaction``: then in one (BEGIN … ROLLBACK, two round trips more), so that
+        transaction-local settings (``set_config(…, true)``, ``SET LOCAL``) hold for the
+        statements after them."""
+        async with (self.sessions if in_transaction else self.read_sessions)() as session:
             yield session
 
     @asynccontextmanager

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from chat.actions import Services
 from chat.actions.accounts import register_user
@@ -417,3 +418,29 @@ async def test_demo_loads_marked_examples_and_removes_them(services: Services) -
     assert [m["id"] for m in (await history_page(services, anna, network))["messages"]] == [
         mine["id"]
     ]
+
+
+async def test_postgres_search_statements_share_their_plan_settings(services: Services) -> None:
+    """Search sets custom plans and no parallel workers for its own transaction (see
+    chat.actions.search): its ranking statements must run in that transaction, not in the
+    autocommit mode of other reads, or the settings are gone and a generic plan blind to how
+    common the words are takes over (4x slower at a million messages)."""
+    if services.db.is_sqlite:
+        pytest.skip("SQLite needs no plan settings")
+    anna = await member(services, "anna")
+    network = await network_id_of(services, anna, "woonoverlast")
+    await post(services, anna, network, "Kamerverhuur, vraag?", kind="question")
+    ranking: list[object] = []
+
+    def record(connection: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if "ts_rank" in statement:
+            ranking.append(connection.get_execution_options().get("isolation_level"))
+
+    event.listen(services.db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert await found(services, anna, "kamerverhuur") == ["Kamerverhuur, vraag?"]
+        assert len(await similar_questions(services, anna, "kamerverhuur vraag")) == 1
+    finally:
+        event.remove(services.db.engine.sync_engine, "before_cursor_execute", record)
+    assert len(ranking) == 2
+    assert "AUTOCOMMIT" not in ranking

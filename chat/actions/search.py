@@ -149,7 +149,7 @@ async def search_messages(
         date_to=date_to,
         question_index=questions_only,
     )
-    async with services.db.read() as session:
+    async with services.db.read(in_transaction=True) as session:
         networks = await readable_networks(session, user, network_id)
         match = match_clause(session.bind.dialect.name, terms, questions_only=questions_only)
         # Permissions and the answered state are conditions on the index rows themselves
@@ -201,7 +201,8 @@ def _messages_of(page: Any, rank: Any) -> Any:
     )
 
 
-#: one round trip at the start of a PostgreSQL search: its plan settings and the newest id.
+#: one round trip at the start of a PostgreSQL search: its plan settings and the newest id. The
+#: settings last for the transaction, so searches read with ``db.read(in_transaction=True)``.
 _POSTGRES_PREAMBLE = sa.text(
     # asyncpg prepares statements; a generic plan cannot see how common the words are.
     "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
@@ -257,7 +258,7 @@ async def similar_questions(
         # "recreatiewoning", stemmed "recreatiewoon"), besides its stem.
         terms = [*terms, last_word[: len(last_word) - 2]]
         prefix_last = True
-    async with services.db.read() as session:
+    async with services.db.read(in_transaction=True) as session:
         networks = await readable_networks(session, user)
         match = match_clause(
             session.bind.dialect.name,
