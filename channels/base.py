@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 
 class TransportLost(Exception):
@@ -52,6 +53,11 @@ class BrokerBackend(ABC):
     @abstractmethod
     async def publish(self, topic: str, payload: str) -> None:
         """Send ``payload`` to every process subscribed to ``topic``, this one included."""
+
+    async def publish_many(self, events: Sequence[tuple[str, str]]) -> None:
+        """Publish ``(topic, payload)`` pairs in order; a transport may send them at once."""
+        for topic, payload in events:
+            await self.publish(topic, payload)
 
     @abstractmethod
     async def next_published(self) -> tuple[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -95,6 +95,11 @@ class Broker:
     async def publish(self, topic: str, payload: str) -> None:
         """Send ``payload`` to every subscriber of ``topic`` on every node."""
         await self._backend.publish(topic, payload)
+
+    async def publish_many(self, events: Sequence[tuple[str, str]]) -> None:
+        """Publish ``(topic, payload)`` pairs in this order, in as few round trips as the
+        transport allows (one on Redis)."""
+        await self._backend.publish_many(events)
 
     async def ping(self) -> None:
         """Raise ``TransportUnavailable`` unless the transport answers."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+T = TypeVar("T")
 
 
 class Database:
@@ -51,6 +55,9 @@ class Database:
             )
         )
         self._write_lock = asyncio.Lock()
+        # For write_batch on an SQLite file: the sqlite3 driver itself, in one thread of its own.
+        self._sync_engine: Engine | None = None
+        self._writer: ThreadPoolExecutor | None = None
 
     @asynccontextmanager
     async def read(self, *, in_transaction: bool = False) -> AsyncIterator[AsyncSession]:
@@ -71,11 +78,44 @@ class Database:
             async with self.sessions() as session, session.begin():
                 yield session
 
+    async def write_batch(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one transaction on a synchronous connection; commit if it returns.
+
+        For a transaction of many statements (a group commit of sends). Through aiosqlite every
+        statement costs several hops between the event loop and aiosqlite's thread; here, on an
+        SQLite file, the whole transaction is one call into a writer thread that uses the
+        sqlite3 driver directly, under the same lock as ``write()``. On PostgreSQL ``work``
+        runs through the async driver (``run_sync``), statement by statement as usual.
+        """
+        if not self.is_sqlite or self.url.database in (None, "", ":memory:"):
+            async with self.engine.begin() as connection:
+                return await connection.run_sync(work)
+        async with self._write_lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="bwt-sqlite-writer")
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._writer, self._run_in_writer, work)
+
+    def _run_in_writer(self, work: Callable[[Connection], T]) -> T:
+        if self._sync_engine is None:
+            self._sync_engine = create_engine(self.url.set(drivername="sqlite+pysqlite"))
+            event.listen(self._sync_engine, "connect", _sqlite_writer)
+            # BEGIN IMMEDIATE: the batch's checks read what its writes build on.
+            event.listen(self._sync_engine, "begin", _begin_immediate)
+        with self._sync_engine.begin() as connection:
+            return work(connection)
+
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            if self._sync_engine is not None:
+                await asyncio.get_running_loop().run_in_executor(writer, self._sync_engine.dispose)
+                self._sync_engine = None
+            writer.shutdown()
         await self.engine.dispose()
 
 
@@ -95,3 +135,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
+
+
+def _sqlite_writer(dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+    # The driver's own transaction handling would open the transaction only at the first write.
+    dbapi_connection.isolation_level = None
+    _sqlite_pragmas(dbapi_connection, record)
+
+
+def _begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

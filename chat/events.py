@@ -7,7 +7,8 @@ on untouched, so a message fanned out to a thousand sockets is encoded one time.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from chat.models import Message, Network, Notification, Organisation, User
@@ -18,6 +19,8 @@ def dumps(value: Any) -> str:
 
 
 def iso(moment: datetime) -> str:
+    if moment.tzinfo is None:  # SQLite hands stored times back without their (UTC) offset
+        moment = moment.replace(tzinfo=UTC)
     return moment.isoformat().replace("+00:00", "Z")
 
 
@@ -31,7 +34,7 @@ def author_dict(user: User, organisation: Organisation) -> dict[str, Any]:
 
 
 def message_dict(
-    message: Message,
+    message: Message | SimpleNamespace,
     network_slug: str,
     author: dict[str, Any],
     mentions: list[str],

@@ -22,7 +22,7 @@ from chat import metrics
 from chat.actions import Services
 from chat.actions.messages import backlog_frames, last_seq, may_read, send_message
 from chat.actions.notifications import current_user_seq, notification_frames_since
-from chat.actions.posts import check_post
+from chat.actions.posts import PostOptions, check_post
 from chat.auth import current_user, read_session_cookie, services_of
 from chat.errors import ActionError
 from chat.events import dumps, network_topic, user_topic
@@ -41,6 +41,9 @@ from chat.protocol import (
 from chat.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
+
+#: sends of one socket waiting for their group commit at once; the socket reads on meanwhile.
+SENDS_IN_FLIGHT = 8
 
 
 @lru_cache(maxsize=4096)
@@ -145,6 +148,8 @@ class Connection:
         self.writer: asyncio.Task[None] | None = None
         self.reading = False
         self.stalled = False
+        self.send_slots = asyncio.Semaphore(SENDS_IN_FLIGHT)
+        self.sends: set[asyncio.Task[None]] = set()
 
     async def send(self, text: str) -> None:
         """Send one frame within the send timeout (replies, backlogs: the less frequent frames)."""
@@ -196,7 +201,9 @@ class Connection:
         finally:
             self.reading = False
             writer.cancel()
-            await asyncio.gather(writer, return_exceptions=True)
+            for send in self.sends:
+                send.cancel()
+            await asyncio.gather(writer, *self.sends, return_exceptions=True)
         if not writer.cancelled():
             writer.result()  # re-raise what ended the writer, if it failed
 
@@ -359,12 +366,35 @@ class Connection:
         network_id = int_field(frame, "network_id")
         assert network_id is not None
         post = check_post(frame.get("kind"), frame.get("tags"), frame.get("thread_root_id"))
-        result = await send_message(
-            self.services, self.user, network_id, frame.get("client_id"), frame.get("body"), post
-        )
-        if not result.duplicate:
-            metrics.messages_stored.inc()
-        await self.reply(result.ack())
+        # The socket reads on while this send waits for its batch, so a client with several
+        # sends in flight gets them stored together. They still queue in the order they arrived:
+        # tasks start in the order they are made, and each queues its send before it waits.
+        await self.send_slots.acquire()
+        task = asyncio.create_task(self.store_send(network_id, frame, post))
+        self.sends.add(task)
+        task.add_done_callback(self.sends.discard)
+
+    async def store_send(self, network_id: int, frame: dict[str, Any], post: PostOptions) -> None:
+        ref = frame.get("client_id")
+        try:
+            try:
+                result = await send_message(
+                    self.services, self.user, network_id, ref, frame.get("body"), post
+                )
+            except ActionError as error:
+                await self.reply_error(error, ref)
+                return
+            except Exception:
+                log.exception("send from user %s failed: %.200s", self.user.id, frame)
+                await self.reply_error(ActionError("internal_error", "The server failed."), ref)
+                return
+            if not result.duplicate:
+                metrics.messages_stored.inc()
+            await self.reply(result.ack())
+        except (WebSocketDisconnect, TimeoutError):
+            pass  # the socket is going away: its read and write loops close it
+        finally:
+            self.send_slots.release()
 
     async def on_sync_notifications(self, frame: dict[str, Any]) -> None:
         since = int_field(frame, "since_user_seq")

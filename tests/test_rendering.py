@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from chat.rendering import render_message
+from chat.rendering import _PLAIN, render_markdown, render_message
 
 
 @pytest.mark.parametrize(
@@ -64,3 +66,32 @@ def test_bare_addresses_become_links_but_mentions_stay_mentions() -> None:
     assert '<a href="https://www.omgevingswet.nl"' in rendered.html
     assert rendered.mentioned_usernames == ("jan.de-vries",)
     assert "<a" not in render_message("javascript:alert(1) en data:text/html,x").html
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Overleg over de handhaving van dit dossier.",
+        "it's (ok) 50% a-b, c; d? e! f+g=h.",
+        "www.example.nl is geen link",
+        "Ab 1. 2) 3 - 4 = 5",
+        "Één ü ß 中文 ٣",
+        "a  b",
+    ],
+)
+def test_plain_text_renders_as_markdown_would(text: str) -> None:
+    assert render_message(text) == render_markdown(text)
+    assert render_message(text).html == f"<p>{text}</p>\n"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(_PLAIN, fullmatch=True))
+def test_the_plain_text_shortcut_agrees_with_markdown(text: str) -> None:
+    assert render_message(text) == render_markdown(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["1. lijst", "- lijst", "# kop", "> citaat", "a_b_", "x *y*", "@bram", "a & b"]
+)
+def test_markdown_is_not_taken_for_plain_text(text: str) -> None:
+    assert not _PLAIN.fullmatch(text)

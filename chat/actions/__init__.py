@@ -6,11 +6,15 @@ and only after the commit publishes the events that follow from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from channels import Broker
 from chat.db import Database
 from chat.settings import Settings
+
+if TYPE_CHECKING:
+    from chat.actions.messages import SendQueue
 
 
 @dataclass
@@ -20,3 +24,5 @@ class Services:
     db: Database
     broker: Broker
     settings: Settings
+    #: sends waiting for their group commit; chat.actions.messages makes it on first use.
+    send_queue: SendQueue | None = field(default=None, init=False, repr=False)

@@ -2,39 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat import metrics
 from chat.actions import Services, posts
-from chat.actions.networks import is_member, load_network, next_seq, readable_network
+from chat.actions.networks import readable_network
+from chat.actions.send_batch import Author, Duplicate, Outcome, PendingSend, Stored, store_batch
 from chat.errors import ActionError
-from chat.events import (
-    author_dict,
-    event_frame,
-    message_dict,
-    network_topic,
-    reply_summary,
-    user_topic,
-)
-from chat.models import (
-    Membership,
-    Mention,
-    Message,
-    Network,
-    NetworkEvent,
-    Organisation,
-    User,
-    utcnow,
-)
+from chat.events import message_dict, network_topic, reply_summary, user_topic
+from chat.models import Mention, Message, Network, NetworkEvent, Organisation, User
 from chat.rendering import render_message
-from chat.search_index import index_messages
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +29,9 @@ CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: whitespace and zero-width characters: a body of only these is empty.
 _INVISIBLE = re.compile(r"[\s\u200b-\u200f\u2060\ufeff\u202a-\u202e]")
-MESSAGE_CREATED = "message.created"
 MAX_PAGE = 100
+#: the most sends stored in one transaction.
+MAX_BATCH = 200
 BACKLOG_BATCH = 500
 
 
@@ -97,77 +85,145 @@ async def send_message(
 ) -> SendResult:
     """Store a message with its seq, mentions and notifications; publish only after the commit.
 
-    ``post`` makes it a question or typed contribution, or a reply in a thread.
+    ``post`` makes it a question or typed contribution, or a reply in a thread. Sends that
+    arrive while another batch is being stored wait and share the next transaction (a group
+    commit); each still gets its own result or error.
     """
     client_id, text = check_send(client_id, body, services.settings.max_body_chars)
-    post = post or posts.PostOptions()
-    existing = await _sent_before(services, user, client_id)
-    if existing is not None:
-        return existing
     rendered = render_message(text)
-    try:
-        async with services.db.write() as session:
-            network = await load_network(session, network_id)
-            if not await is_member(session, network_id, user.id):  # type: ignore[arg-type]
-                if network.is_private:
-                    raise ActionError("network_not_found", "No such network.", 404)
-                raise ActionError("not_a_member", "Join the network to post in it.", 403)
-            root = await posts.load_root(session, network_id, post)
-            seq = await next_seq(session, network_id)
-            message = Message(
-                network_id=network_id,
-                seq=seq,
-                author_id=user.id,  # type: ignore[arg-type]
-                client_id=client_id,
-                body=text,
-                html=rendered.html,
-                kind=post.kind,
-                tags=" ".join(post.tags),
-                thread_root_id=post.thread_root_id,
-                is_demo=post.demo,
-                created_at=utcnow(),
-            )
-            session.add(message)
-            await session.flush()
-            notified, unnotified = await _mentioned_members(
-                session, network_id, user, rendered.mentioned_usernames
-            )
-            organisation = await session.get(Organisation, user.organisation_id)
-            payload = message_dict(
-                message,
-                network.slug,
-                author_dict(user, organisation),  # type: ignore[arg-type]
-                [member.username for member in notified],
-            )
-            thread, reply_frames = await posts.after_store(
-                session, network, user, message, payload, root, notified
-            )
-            frame = event_frame(network_id, seq, MESSAGE_CREATED, payload, **thread)  # type: ignore[arg-type]
-            session.add(
-                NetworkEvent(
-                    network_id=network_id,
-                    seq=seq,  # type: ignore[arg-type]
-                    kind=MESSAGE_CREATED,
-                    message_id=message.id,
-                    frame=frame,
-                    created_at=message.created_at,
+    pending = PendingSend(
+        author=Author(user.id, user.username, user.display_name),  # type: ignore[arg-type]
+        network_id=network_id,
+        client_id=client_id,
+        body=text,
+        html=rendered.html,
+        mentioned_usernames=rendered.mentioned_usernames,
+        post=post or posts.PostOptions(),
+    )
+    if services.send_queue is None:
+        services.send_queue = SendQueue(services)
+    return await services.send_queue.send(pending)
+
+
+class SendQueue:
+    """The group commit of one process: sends queue while a batch is being stored, and the next
+    batch takes all of them (up to MAX_BATCH) into one transaction.
+
+    Batches are stored one after another, so within a process commit order is arrival order;
+    across processes the row lock on ``network.last_seq`` orders them. After its commit a batch
+    is announced (its events published, its senders answered) while the next one is stored;
+    announcements follow each other in commit order. A send whose caller went away before its
+    batch began is dropped; once its batch began it commits regardless.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.waiting: list[tuple[PendingSend, asyncio.Future[SendResult]]] = []
+        self.worker: asyncio.Task[None] | None = None
+        #: the newest batch's announcement: the next one waits for it.
+        self.announcing: asyncio.Task[None] | None = None
+
+    async def send(self, pending: PendingSend) -> SendResult:
+        future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
+        self.waiting.append((pending, future))
+        if self.worker is None:
+            self.worker = asyncio.create_task(self._work(), name="bwt-group-commit")
+        return await future
+
+    async def _work(self) -> None:
+        try:
+            while True:
+                # One turn of the event loop first, so that the senders the last batch answered,
+                # and sends already read from their sockets, queue now and share this batch.
+                await asyncio.sleep(0)
+                if not self.waiting:
+                    return
+                batch = [item for item in self.waiting[:MAX_BATCH] if not item[1].done()]
+                del self.waiting[:MAX_BATCH]
+                if batch:
+                    metrics.send_batch_size.observe(len(batch))
+                    outcomes = await self._store([pending for pending, _ in batch])
+                    self.announcing = asyncio.create_task(
+                        self._announce(batch, outcomes, self.announcing)
+                    )
+        finally:
+            self.worker = None
+
+    async def _store(self, sends: list[PendingSend]) -> list[Outcome | Exception]:
+        try:
+            return await self.services.db.write_batch(partial(store_batch, sends=sends))  # type: ignore[return-value]
+        except IntegrityError as error:
+            if len(sends) > 1:
+                # A client_id raced its own retry (or another node's send): redo the batch
+                # send by send, so one such send never fails the others.
+                return [outcome for send in sends for outcome in await self._store([send])]
+            message_id = await self._stored_id(sends[0])
+            return [Duplicate(message_id) if message_id is not None else error]
+        except Exception as error:  # the database failed: every send in the batch fails
+            log.exception("storing a batch of %d sends failed", len(sends))
+            return [error] * len(sends)
+
+    async def _stored_id(self, pending: PendingSend) -> int | None:
+        async with self.services.db.read() as session:
+            return await session.scalar(
+                select(Message.id).where(
+                    Message.author_id == pending.author.id, Message.client_id == pending.client_id
                 )
             )
-            notification_frames = [
-                (member.id, await _notify(session, member, network, message, payload))
-                for member in notified
-            ] + reply_frames
-            await index_messages(session, [message])
-    except IntegrityError:
-        # The same client_id raced itself (a retry while the first send was in flight).
-        existing = await _sent_before(services, user, client_id)
-        if existing is None:
-            raise
-        return existing
-    await _publish(services, network_topic(network_id), frame)
-    for member_id, notification in notification_frames:
-        await _publish(services, user_topic(member_id), notification)  # type: ignore[arg-type]
-    return SendResult(message=payload, duplicate=False, unnotified_mentions=unnotified)
+
+    async def _announce(
+        self,
+        batch: list[tuple[PendingSend, asyncio.Future[SendResult]]],
+        outcomes: list[Outcome | Exception],
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        """Publish the batch's events and notifications (after the previous batch's), then
+        answer each sender."""
+        if previous is not None:
+            await asyncio.wait([previous])
+        events: list[tuple[str, str]] = []
+        for outcome in outcomes:
+            if isinstance(outcome, Stored):
+                events.append((network_topic(outcome.payload["network_id"]), outcome.frame))
+                events += [(user_topic(user), frame) for user, frame in outcome.notifications]
+        if events:
+            try:
+                await self.services.broker.publish_many(events)
+            except Exception:
+                log.exception(
+                    "publishing %d events failed; subscribers will catch up from the database",
+                    len(events),
+                )
+        for (_, future), result in zip(batch, await self._results(outcomes), strict=True):
+            if future.done():
+                continue
+            if isinstance(result, SendResult):
+                future.set_result(result)
+            else:
+                future.set_exception(result)
+
+    async def _results(self, outcomes: list[Outcome | Exception]) -> list[SendResult | Exception]:
+        stored = {o.payload["id"]: o.payload for o in outcomes if isinstance(o, Stored)}
+        earlier = {o.message_id for o in outcomes if isinstance(o, Duplicate)} - set(stored)
+        if earlier:
+            try:
+                async with self.services.db.read() as session:
+                    rows = list(
+                        await session.scalars(select(Message).where(Message.id.in_(earlier)))
+                    )
+                    stored.update((d["id"], d) for d in await message_dicts(session, rows))
+            except Exception as error:
+                log.exception("reading %d messages sent before failed", len(earlier))
+                outcomes = [error if isinstance(o, Duplicate) else o for o in outcomes]
+        results: list[SendResult | Exception] = []
+        for outcome in outcomes:
+            if isinstance(outcome, Stored):
+                results.append(SendResult(outcome.payload, False, outcome.unnotified_mentions))
+            elif isinstance(outcome, Duplicate):
+                results.append(SendResult(stored[outcome.message_id], True))
+            else:
+                results.append(outcome)
+        return results
 
 
 async def _publish(services: Services, topic: str, frame: str) -> None:
@@ -176,48 +232,6 @@ async def _publish(services: Services, topic: str, frame: str) -> None:
         await services.broker.publish(topic, frame)
     except Exception:
         log.exception("publishing to %s failed; subscribers will catch up from the database", topic)
-
-
-async def _sent_before(services: Services, user: User, client_id: str) -> SendResult | None:
-    async with services.db.read() as session:
-        message = await session.scalar(
-            select(Message).where(Message.author_id == user.id, Message.client_id == client_id)
-        )
-        if message is None:
-            return None
-        [payload] = await message_dicts(session, [message])
-    return SendResult(message=payload, duplicate=True)
-
-
-async def _mentioned_members(
-    session: AsyncSession, network_id: int, author: User, usernames: tuple[str, ...]
-) -> tuple[list[User], list[str]]:
-    """Split mentions into members (notified) and existing non-members (the author is told)."""
-    if not usernames:
-        return [], []
-    users = list(await session.scalars(select(User).where(User.username.in_(usernames))))
-    member_ids = set(
-        await session.scalars(
-            select(Membership.user_id).where(
-                Membership.network_id == network_id,
-                Membership.user_id.in_([u.id for u in users]),
-            )
-        )
-    )
-    notified = [u for u in users if u.id in member_ids and u.id != author.id]
-    unnotified = sorted(u.username for u in users if u.id not in member_ids)
-    return notified, unnotified
-
-
-async def _notify(
-    session: AsyncSession,
-    member: User,
-    network: Network,
-    message: Message,
-    payload: dict[str, Any],
-) -> str:
-    session.add(Mention(message_id=message.id, user_id=member.id))  # type: ignore[arg-type]
-    return await posts.notify(session, member.id, network, message, payload, "mention")  # type: ignore[arg-type]
 
 
 MESSAGE_COLUMNS = tuple(Message.__table__.columns)  # type: ignore[attr-defined]

@@ -1,20 +1,18 @@
 """What a send does beyond storing the message: post types, tags, thread replies and followers.
 
-Called by chat.actions.messages.send_message inside its transaction, so a reply, its root's
-counters, the followers and their notifications commit (or fail) together.
+Called by chat.actions.send_batch inside the transaction of a batch of sends, so a reply, its
+root's counters, the followers and their notifications commit (or fail) together.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from chat.errors import ActionError, not_found
-from chat.events import notification_dict, notification_frame, reply_summary
-from chat.models import Membership, Message, Network, Notification, ThreadFollow, User
+from chat.models import Membership, Message, ThreadFollow
 from chat.search_terms import tag_list
 
 MESSAGE = "message"
@@ -52,111 +50,129 @@ def check_post(
     return PostOptions(str(kind), tuple(tag_list(tags)), thread_root_id, demo)
 
 
-async def load_root(session: AsyncSession, network_id: int, post: PostOptions) -> Message | None:
-    """The thread a reply goes into: a top-level message of the same network."""
-    if post.thread_root_id is None:
-        return None
-    root = await session.get(Message, post.thread_root_id, with_for_update=True)
+def check_root(root: Row | None, network_id: int) -> None:
+    """A reply goes into a top-level message of the same network."""
     if root is None or root.network_id != network_id or root.deleted_at is not None:
         raise not_found("message")
     if root.thread_root_id is not None:
         raise ActionError("not_a_thread_root", "Reply to the thread's first message.")
-    return root
 
 
-async def after_store(
-    session: AsyncSession,
-    network: Network,
-    author: User,
-    message: Message,
-    payload: dict[str, Any],
-    root: Message | None,
-    mentioned: list[User],
-) -> tuple[dict[str, Any], list[tuple[int, str]]]:
-    """Thread bookkeeping for a stored reply: (extra event fields, notification frames)."""
-    if root is None:
-        return {}, []
-    root.reply_count = (root.reply_count or 0) + 1
-    root.last_reply_id = message.id
-    await _follow(session, root.id, [author.id], force=True)  # type: ignore[arg-type,list-item]
-    await _follow(session, root.id, [root.author_id, *(u.id for u in mentioned)])  # type: ignore[arg-type,misc]
-    skip = {author.id, *(u.id for u in mentioned)}
-    followers = [
-        user_id
-        for user_id in await session.scalars(
-            select(ThreadFollow.user_id).where(
-                ThreadFollow.message_id == root.id, ThreadFollow.following
+def load_roots(connection: Connection, root_ids: set[int]) -> dict[int, Row]:
+    message = Message.__table__
+    statement = select(
+        message.c.id,
+        message.c.network_id,
+        message.c.thread_root_id,
+        message.c.deleted_at,
+        message.c.seq,
+        message.c.author_id,
+    ).where(message.c.id.in_(root_ids))
+    return {row.id: row for row in connection.execute(statement)}
+
+
+@dataclass
+class Reply:
+    """A reply stored in this batch; replies are handled in seq order."""
+
+    message_id: int
+    root: Row
+    author_id: int
+    #: the members it mentions: they get a mention, not a reply notification.
+    mentioned: Sequence[int]
+    network_is_private: bool
+    #: filled in by store_replies
+    reply_count: int = 0
+    followers: list[int] = field(default_factory=list)
+
+
+def store_replies(connection: Connection, replies: Sequence[Reply]) -> None:
+    """Count the replies on their roots, make authors and mentioned members followers, and find
+    for each reply the followers to notify (as they are after the replies before it)."""
+    by_root: dict[int, list[Reply]] = {}
+    for reply in replies:
+        by_root.setdefault(reply.root.id, []).append(reply)
+    message = Message.__table__
+    for root_id, thread in sorted(by_root.items()):
+        # An UPDATE, not a read then a write: the row lock it takes comes after the network's,
+        # in the same order as accepting an answer.
+        count = connection.execute(
+            update(message)
+            .where(message.c.id == root_id)
+            .values(
+                reply_count=message.c.reply_count + len(thread),
+                last_reply_id=thread[-1].message_id,
+            )
+            .returning(message.c.reply_count)
+        ).scalar_one()
+        for position, reply in enumerate(thread, start=count - len(thread) + 1):
+            reply.reply_count = position
+    follow = ThreadFollow.__table__
+    stored: dict[int, dict[int, bool]] = {root_id: {} for root_id in by_root}
+    for row in connection.execute(
+        select(follow.c.message_id, follow.c.user_id, follow.c.following).where(
+            follow.c.message_id.in_(by_root)
+        )
+    ):
+        stored[row.message_id][row.user_id] = row.following
+    following = {root_id: dict(users) for root_id, users in stored.items()}
+    for reply in replies:
+        state = following[reply.root.id]
+        state[reply.author_id] = True  # whoever replies follows, even after unfollowing
+        for user_id in (reply.root.author_id, *reply.mentioned):
+            state.setdefault(user_id, True)  # someone who unfollowed stays unfollowed
+        skip = {reply.author_id, *reply.mentioned}
+        reply.followers = sorted(u for u, on in state.items() if on and u not in skip)
+    _keep_members(connection, replies)
+    _store_follows(connection, stored, following)
+
+
+def _keep_members(connection: Connection, replies: Sequence[Reply]) -> None:
+    """In a private network only members are notified (a follower may have left it)."""
+    private = [r for r in replies if r.network_is_private and r.followers]
+    if not private:
+        return
+    membership = Membership.__table__
+    members = {
+        (row.network_id, row.user_id)
+        for row in connection.execute(
+            select(membership.c.network_id, membership.c.user_id).where(
+                membership.c.network_id.in_({r.root.network_id for r in private}),
+                membership.c.user_id.in_({u for r in private for u in r.followers}),
             )
         )
-        if user_id not in skip
-    ]
-    if network.is_private and followers:
-        members = set(
-            await session.scalars(
-                select(Membership.user_id).where(
-                    Membership.network_id == network.id, Membership.user_id.in_(followers)
-                )
-            )
-        )
-        followers = [user_id for user_id in followers if user_id in members]
-    frames = [
-        (user_id, await notify(session, user_id, network, message, payload, REPLY_NOTIFICATION))
-        for user_id in sorted(followers)
-    ]
-    thread = {
-        "root_id": root.id,
-        "root_seq": root.seq,
-        "reply_count": root.reply_count,
-        "last_reply": reply_summary(payload),
     }
-    return {"thread": thread}, frames
+    for reply in private:
+        reply.followers = [u for u in reply.followers if (reply.root.network_id, u) in members]
 
 
-async def _follow(
-    session: AsyncSession, root_id: int, user_ids: list[int], *, force: bool = False
+def _store_follows(
+    connection: Connection,
+    stored: Mapping[int, Mapping[int, bool]],
+    following: Mapping[int, Mapping[int, bool]],
 ) -> None:
-    """Make users followers; without ``force`` someone who unfollowed stays unfollowed."""
-    existing = {
-        row.user_id: row
-        for row in await session.scalars(
-            select(ThreadFollow).where(
-                ThreadFollow.message_id == root_id, ThreadFollow.user_id.in_(user_ids)
+    follow = ThreadFollow.__table__
+    added = [
+        {"message_id": root_id, "user_id": user_id, "following": on}
+        for root_id, users in following.items()
+        for user_id, on in users.items()
+        if user_id not in stored[root_id]
+    ]
+    resumed = [
+        {"root_id": root_id, "member_id": user_id}
+        for root_id, users in following.items()
+        for user_id, on in users.items()
+        if on and stored[root_id].get(user_id) is False
+    ]
+    if added:
+        connection.execute(insert(follow), added)
+    if resumed:
+        connection.execute(
+            update(follow)
+            .where(
+                follow.c.message_id == bindparam("root_id"),
+                follow.c.user_id == bindparam("member_id"),
             )
+            .values(following=True),
+            resumed,
         )
-    }
-    for user_id in dict.fromkeys(user_ids):
-        if user_id in existing:
-            if force:
-                existing[user_id].following = True
-        else:
-            existing[user_id] = ThreadFollow(message_id=root_id, user_id=user_id, following=True)
-            session.add(existing[user_id])
-    await session.flush()
-
-
-async def notify(
-    session: AsyncSession,
-    user_id: int,
-    network: Network,
-    message: Message,
-    payload: dict[str, Any],
-    kind: str,
-) -> str:
-    """One notification in the user's own stream, with the next user_seq."""
-    user_seq = await session.scalar(
-        update(User)
-        .where(User.id == user_id)
-        .values(last_seq=User.last_seq + 1)
-        .returning(User.last_seq)
-    )
-    notification = Notification(
-        user_id=user_id,
-        user_seq=user_seq,  # type: ignore[arg-type]
-        kind=kind,
-        network_id=network.id,  # type: ignore[arg-type]
-        message_id=message.id,  # type: ignore[arg-type]
-        created_at=message.created_at,
-    )
-    session.add(notification)
-    await session.flush()
-    return notification_frame(notification_dict(notification, network, payload))

@@ -17,6 +17,15 @@ async def test_publish_reaches_subscriber(broker: Broker) -> None:
         assert await next_event(subscriber) == ("network:1", '{"text": "hallo"}')
 
 
+async def test_publish_many_keeps_the_order(broker: Broker) -> None:
+    async with broker.subscribe("network:1") as one, broker.subscribe("user:7") as seven:
+        await broker.publish_many(
+            [("network:1", "a"), ("user:7", "b"), ("network:2", "c"), ("network:1", "d")]
+        )
+        assert [await next_event(one) for _ in range(2)] == [("network:1", "a"), ("network:1", "d")]
+        assert await next_event(seven) == ("user:7", "b")
+
+
 async def test_topics_are_isolated(broker: Broker) -> None:
     async with broker.subscribe("network:1") as subscriber:
         await broker.publish("network:2", "not for you")
