@@ -214,52 +214,69 @@ async def two_nodes(ctx: Context) -> list[Figures]:
     return await _with_chat(ctx, "postgres", s.members, measure, redis=True, nodes=2)
 
 
-async def _idle(ctx: Context, deflate: bool) -> Figures:
-    s = ctx.sizes
+async def _hold_idle(
+    ctx: Context, server: Server, cookies: list[str], network_id: int, label: str, deflate: bool
+) -> Figures:
+    """Open one idle subscribed socket per cookie and read the server's RSS growth."""
+    warm = _load(ctx, [server], cookies[:10], network_id, mode="idle", duration=1)
+    await warm.run([server], 1)
+    await asyncio.sleep(1)
+    before = server.rss_kb()
+    run = _load(
+        ctx,
+        [server],
+        cookies,
+        network_id,
+        mode="idle",
+        duration=5,
+        deflate=deflate,
+        connect_concurrency=200,
+    )
+    # The workers hold every socket open during `duration`; RSS is read at its end.
+    figures = await run.run([server], 5)
+    after = figures["server_rss_kb"]
+    return {
+        "scenario": f"{label}/{len(cookies)}{'-deflate' if deflate else ''}",
+        "clients": len(cookies),
+        "server_rss_kb": after,
+        "rss_before_kb": before,
+        "rss_kb_per_connection": round((after - before) / len(cookies), 2),
+        "connect_s": figures["connect_s"],
+        "closes": figures["closes"],
+        "lost": 0,
+        "duplicates": 0,
+        "out_of_order": 0,
+    }
 
+
+async def _idle(ctx: Context, deflate: bool) -> Figures:
     async def measure(servers: list[Server], database: BenchDatabase, secret: str) -> list[Figures]:
         [server] = servers
         cookies = cookies_for(database, secret)
-        warm = _load(ctx, servers, cookies[:10], database.network_id, mode="idle", duration=1)
-        await warm.run(servers, 1)
-        await asyncio.sleep(1)
-        before = server.rss_kb()
-        run = _load(
-            ctx,
-            servers,
-            cookies,
-            database.network_id,
-            mode="idle",
-            duration=5,
-            deflate=deflate,
-            connect_concurrency=200,
-        )
-        # The workers hold every socket open during `duration`; RSS is read at its end.
-        figures = await run.run(servers, 5)
-        after = figures["server_rss_kb"]
-        per_connection = (after - before) / len(cookies)
-        return [
-            {
-                "scenario": f"idle/{len(cookies)}{'-deflate' if deflate else ''}",
-                "clients": len(cookies),
-                "server_rss_kb": after,
-                "rss_before_kb": before,
-                "rss_kb_per_connection": round(per_connection, 2),
-                "connect_s": figures["connect_s"],
-                "closes": figures["closes"],
-                "lost": 0,
-                "duplicates": 0,
-                "out_of_order": 0,
-            }
-        ]
+        return [await _hold_idle(ctx, server, cookies, database.network_id, "idle", deflate)]
 
     # One user per socket, as many users as sockets.
-    [figures] = await _with_chat(ctx, "sqlite", s.idle, measure)
+    [figures] = await _with_chat(ctx, "sqlite", ctx.sizes.idle, measure)
     return figures
 
 
+async def _idle_ceiling(ctx: Context, deflate: bool) -> Figures:
+    """The same sockets on the bare uvicorn endpoint: what the stack itself holds per socket."""
+    server = await ceiling_server(ctx.pinning, ctx.workdir).start(health=None)
+    try:
+        cookies = [""] * ctx.sizes.idle
+        return await _hold_idle(ctx, server, cookies, 1, "idle-ceiling", deflate)
+    finally:
+        await server.stop()
+
+
 async def idle(ctx: Context) -> list[Figures]:
-    return [await _idle(ctx, deflate=False), await _idle(ctx, deflate=True)]
+    return [
+        await _idle_ceiling(ctx, deflate=False),
+        await _idle(ctx, deflate=False),
+        await _idle_ceiling(ctx, deflate=True),
+        await _idle(ctx, deflate=True),
+    ]
 
 
 async def history(ctx: Context) -> list[Figures]:

@@ -1,8 +1,9 @@
 """Search benchmark: fills a fresh database with synthetic Dutch messages, then times full-text
-search and similar-question suggestions through the actions layer and prints the figures.
+search and similar-question suggestions, through the actions layer and through the HTTP routes,
+and prints the figures.
 
-    .venv/bin/python bench/search.py --db sqlite --messages 1000000
-    .venv/bin/python bench/search.py --db postgres --messages 1000000
+    .venv/bin/python bench/search.py --db sqlite --messages 1000000 --keep
+    .venv/bin/python bench/search.py --reuse <URL printed by the run above> --runs 5
 
 PostgreSQL: a database bwt_bench_<random> is made on BWT_BENCH_POSTGRES_URL (default
 postgresql://postgres@127.0.0.1:5432/postgres) and dropped afterwards unless --keep.
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -23,17 +25,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import httpx
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.seed import session_cookie  # noqa: E402
 from channels import Broker  # noqa: E402
 from chat.actions import Services  # noqa: E402
 from chat.actions.search import search_messages, similar_questions  # noqa: E402
+from chat.app import create_app  # noqa: E402
 from chat.db import Database  # noqa: E402
 from chat.migrate import migrate  # noqa: E402
 from chat.models import Membership, Network, Organisation, User  # noqa: E402
-from chat.search_index import index_rows_sync  # noqa: E402
+from chat.search_index import index_rows  # noqa: E402
 from chat.settings import Settings  # noqa: E402
 
 WORDS = """woning woningen kamerverhuur bewoning recreatiewoning recreatiepark vakantiepark
@@ -114,7 +119,7 @@ def fill(connection: sa.Connection, count: int, networks: list[int], users: list
                 }
             )
         connection.execute(sa.insert(message), rows)
-        index_rows_sync(connection, [_Row(r["id"], r["body"], r["kind"], None, "") for r in rows])
+        index_rows(connection, [_Row(**r) for r in rows])
         print(f"\r  {min(first + batch - 1, count):>9,} messages", end="", flush=True)
     for network, last in seq.items():
         connection.execute(sa.update(Network).where(Network.id == network).values(last_seq=last))
@@ -122,10 +127,14 @@ def fill(connection: sa.Connection, count: int, networks: list[int], users: list
 
 
 class _Row:
-    __slots__ = ("id", "body", "kind", "thread_root_id", "tags")
+    """A filled message as the index reads it (cheaper than a Message object)."""
 
-    def __init__(self, id: int, body: str, kind: str, root: int | None, tags: str) -> None:  # noqa: A002
-        self.id, self.body, self.kind, self.thread_root_id, self.tags = id, body, kind, root, tags
+    __slots__ = ("id", "network_id", "body", "kind", "tags", "accepted_answer_id")
+    thread_root_id = None
+
+    def __init__(self, **row: object) -> None:
+        for name in self.__slots__:
+            setattr(self, name, row[name])
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -133,26 +142,47 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-async def timed(label: str, calls: list) -> None:  # type: ignore[type-arg]
-    for call in calls[:5]:
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+async def timed(label: str, calls: list, by_query: bool = False) -> dict[str, float]:  # type: ignore[type-arg]
+    """Times each (query, call) pair after a warm-up; prints and returns p50 and p95."""
+    for _, call in calls[:5]:
         await call()  # warm caches
     durations = []
-    for call in calls:
+    per_query: dict[str, list[float]] = {}
+    cpu_began = time.process_time()
+    for query, call in calls:
         began = time.perf_counter()
         await call()
         durations.append((time.perf_counter() - began) * 1000)
+        per_query.setdefault(query, []).append(durations[-1])
+    figures = {
+        "p50": statistics.median(durations),
+        "p95": percentile(durations, 0.95),
+        # CPU of this process per call (Python, and on SQLite the database engine too): unlike
+        # the times, it hardly depends on how much of a shared machine the run got.
+        "cpu": (time.process_time() - cpu_began) * 1000 / len(calls),
+    }
     print(
-        f"  {label:<28} n={len(durations):<4} p50={statistics.median(durations):7.1f} ms"
-        f"  p95={percentile(durations, 0.95):7.1f} ms  max={max(durations):7.1f} ms"
+        f"  {label:<38} n={len(durations):<4} p50={figures['p50']:7.1f} ms"
+        f"  p95={figures['p95']:7.1f} ms  max={max(durations):7.1f} ms"
+        f"  cpu={figures['cpu']:5.1f} ms/call",
+        flush=True,
     )
+    if by_query:
+        for query, values in per_query.items():
+            print(f"      {query[:44]:<44} p50={statistics.median(values):7.1f} ms")
+    return figures
 
 
-async def run(url: str, count: int, rounds: int, fill_first: bool = True) -> None:
+async def run(url: str, count: int, options: argparse.Namespace, fill_first: bool = True) -> None:
     database = Database(url)
+    await migrate(database)  # a kept database is brought up to the newest schema first
     if not fill_first:
-        await time_queries(database, url, count, rounds)
+        await time_runs(database, url, count, options)
         return
-    await migrate(database)
     async with database.write() as session:
         organisation = Organisation(
             name="Gemeente Bench", name_key="gemeente bench", type="gemeente"
@@ -190,28 +220,94 @@ async def run(url: str, count: int, rounds: int, fill_first: bool = True) -> Non
                 sa.text("VACUUM ANALYZE")
             )
     print(f"  database: {url}", flush=True)
-    await time_queries(database, url, count, rounds)
+    await time_runs(database, url, count, options)
 
 
-async def time_queries(database: Database, url: str, count: int, rounds: int) -> None:
+async def time_runs(database: Database, url: str, count: int, options: argparse.Namespace) -> None:
+    """``options.runs`` timing runs, then the median of each figure over the runs."""
+    runs = [
+        await time_queries(database, url, count, options.rounds, options.by_query)
+        for _ in range(options.runs)
+    ]
+    await database.dispose()
+    if len(runs) > 1:
+        print(f"median of {len(runs)} runs (p50 / p95 ms; p95 range; CPU ms per call):")
+        for label in runs[0]:
+            p50 = statistics.median(run[label]["p50"] for run in runs)
+            p95s = [run[label]["p95"] for run in runs]
+            cpu = statistics.median(run[label]["cpu"] for run in runs)
+            print(
+                f"  {label:<38} {p50:6.1f} / {statistics.median(p95s):6.1f}"
+                f"   ({min(p95s):.1f}–{max(p95s):.1f})   cpu {cpu:.1f}"
+            )
+
+
+async def time_queries(
+    database: Database, url: str, count: int, rounds: int, by_query: bool = False
+) -> dict[str, dict[str, float]]:
     async with database.read() as session:
         user = await session.scalar(sa.select(User).where(User.username == "bench0"))
         networks = list(await session.scalars(sa.select(Network.id).order_by(Network.id)))
     broker = Broker("memory://")
     await broker.connect()
     services = Services(database, broker, Settings(database_url=url))
-    searches = [(lambda q=q: search_messages(services, user, q)) for q in QUERIES * rounds]
-    filtered = [
-        (lambda q=q: search_messages(services, user, q, network_id=networks[0], state="answered"))
-        for q in QUERIES * rounds
-    ]
-    suggestions = [(lambda q=q: similar_questions(services, user, q)) for q in SUGGEST * rounds * 2]
-    print(f"timing ({database.engine.dialect.name}, {count:,} messages):")
-    await timed("search (all networks)", searches)
-    await timed("search (network, answered)", filtered)
-    await timed("similar questions", suggestions)
+    network = networks[0]
+    actions = {
+        "search (all networks)": [
+            (q, lambda q=q: search_messages(services, user, q)) for q in QUERIES * rounds
+        ],
+        "search (network, answered)": [
+            (
+                q,
+                lambda q=q: search_messages(
+                    services, user, q, network_id=network, state="answered"
+                ),
+            )
+            for q in QUERIES * rounds
+        ],
+        "similar questions": [
+            (q, lambda q=q: similar_questions(services, user, q)) for q in SUGGEST * rounds * 2
+        ],
+    }
+    figures: dict[str, dict[str, float]] = {}
+    print(f"timing ({database.engine.dialect.name}, {count:,} messages), load {load_average()}:")
+    for label, calls in actions.items():
+        figures[label] = await timed(label, calls, by_query)
     await broker.disconnect()
-    await database.dispose()
+
+    # The same through the HTTP routes, in process: session cookie, user lookup, JSON.
+    settings = Settings(database_url=url, secret_key="bench", migrate_on_start=False)
+    app = create_app(settings)
+    cookie = session_cookie("bench", user.id)  # type: ignore[arg-type]
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://bench",
+            headers={"cookie": cookie},
+        ) as client,
+    ):
+
+        async def get(path: str, **params: object) -> None:
+            response = await client.get(path, params=params)
+            response.raise_for_status()
+
+        requests = {
+            "HTTP /api/search": [
+                (q, lambda q=q: get("/api/search", q=q)) for q in QUERIES * rounds
+            ],
+            "HTTP /api/search (network, answered)": [
+                (q, lambda q=q: get("/api/search", q=q, network_id=network, state="answered"))
+                for q in QUERIES * rounds
+            ],
+            "HTTP /api/similar-questions": [
+                (q, lambda q=q: get("/api/similar-questions", q=q)) for q in SUGGEST * rounds * 2
+            ],
+        }
+        for label, calls in requests.items():
+            figures[label] = await timed(label, calls, by_query)
+    print(f"  load average after: {load_average()}", flush=True)
+    return figures
 
 
 def main() -> None:
@@ -219,17 +315,19 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=10, help="times each query is timed")
+    parser.add_argument("--runs", type=int, default=1, help="timing runs; medians printed")
+    parser.add_argument("--by-query", action="store_true", help="p50 of each query too")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", metavar="URL", help="time an already filled database (--keep)")
     args = parser.parse_args()
     if args.reuse:
-        asyncio.run(run(args.reuse, args.messages, args.rounds, fill_first=False))
+        asyncio.run(run(args.reuse, args.messages, args, fill_first=False))
         return
     if args.db == "sqlite":
         path = Path(tempfile.mkdtemp()) / "bench.db"
-        asyncio.run(run(f"sqlite+aiosqlite:///{path}", args.messages, args.rounds))
+        asyncio.run(run(f"sqlite+aiosqlite:///{path}", args.messages, args))
         if not args.keep:
-            path.unlink()
+            shutil.rmtree(path.parent)  # the database with its -wal and -shm files
         return
     base = os.environ.get("BWT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     name = f"bwt_bench_{uuid.uuid4().hex[:8]}"
@@ -244,7 +342,7 @@ def main() -> None:
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     url = base.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
     try:
-        asyncio.run(run(url, args.messages, args.rounds))
+        asyncio.run(run(url, args.messages, args))
     finally:
         if not args.keep:
             asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

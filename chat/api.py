@@ -370,6 +370,56 @@ async def add_member(request: Request) -> JSONResponse:
     return JSONResponse(await networks.network_by_id(db, user, path_id(request)))
 
 
+def _username(request: Request) -> str:
+    return str(request.path_params["username"])[:100]
+
+
+async def get_moderators(request: Request) -> JSONResponse:
+    """
+    responses:
+      200:
+        description: The network's moderators (id, username, display_name).
+      403:
+        description: Only an administrator may see and appoint moderators.
+    """
+    user = await require_user(request)
+    network_id = path_id(request)
+    found = await networks.list_moderators(services_of(request).db, user, [network_id])
+    return JSONResponse({"moderators": found[network_id]})
+
+
+async def put_moderator(request: Request) -> JSONResponse:
+    """
+    responses:
+      200:
+        description: The network's moderators afterwards; the user is one of them (and a member).
+      403:
+        description: Only an administrator may appoint moderators.
+      404:
+        description: No such network or user.
+    """
+    user = await require_user(request)
+    found = await networks.set_moderator(
+        services_of(request).db, user, path_id(request), _username(request), True
+    )
+    return JSONResponse({"moderators": found})
+
+
+async def delete_moderator(request: Request) -> JSONResponse:
+    """
+    responses:
+      200:
+        description: The network's moderators afterwards; the user stays a member.
+      403:
+        description: Only an administrator may remove moderators.
+    """
+    user = await require_user(request)
+    found = await networks.set_moderator(
+        services_of(request).db, user, path_id(request), _username(request), False
+    )
+    return JSONResponse({"moderators": found})
+
+
 routes = [
     Route("/api/me", me, methods=["GET"]),
     Route("/api/networks", list_networks, methods=["GET"]),
@@ -385,6 +435,17 @@ routes = [
     Route("/api/admin/networks", create_network, methods=["POST"]),
     Route("/api/admin/networks/{network_id:int}", update_network, methods=["PATCH"]),
     Route("/api/admin/networks/{network_id:int}/members", add_member, methods=["POST"]),
+    Route("/api/admin/networks/{network_id:int}/moderators", get_moderators, methods=["GET"]),
+    Route(
+        "/api/admin/networks/{network_id:int}/moderators/{username}",
+        put_moderator,
+        methods=["PUT"],
+    ),
+    Route(
+        "/api/admin/networks/{network_id:int}/moderators/{username}",
+        delete_moderator,
+        methods=["DELETE"],
+    ),
 ]
 
 schemas = SchemaGenerator(

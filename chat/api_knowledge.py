@@ -68,7 +68,8 @@ async def accept(request: Request) -> JSONResponse:
               answer_id: {type: integer, nullable: true}
     responses:
       200:
-        description: The question with its accepted answer, and the seq of the event.
+        description: The question with its accepted answer, and the seq of the event (null if
+          nothing changed).
       403:
         description: Only the asker or a moderator of the network marks the answer.
     """
@@ -79,6 +80,20 @@ async def accept(request: Request) -> JSONResponse:
         raise ActionError("invalid_request", "'answer_id' must be a message id or null.")
     return JSONResponse(
         await threads.accept_answer(services_of(request), user, _message_id(request), answer_id)
+    )
+
+
+async def unmark(request: Request) -> JSONResponse:
+    """
+    responses:
+      200:
+        description: The question without an accepted answer (open again), and the event's seq.
+      403:
+        description: Only the asker or a moderator of the network unmarks the answer.
+    """
+    user = await require_user(request)
+    return JSONResponse(
+        await threads.unmark_answer(services_of(request), user, _message_id(request))
     )
 
 
@@ -192,6 +207,7 @@ routes = [
     Route("/api/messages/{message_id:int}/thread", thread, methods=["GET"]),
     Route("/api/messages/{message_id:int}/follow", follow, methods=["POST"]),
     Route("/api/messages/{message_id:int}/accept", accept, methods=["POST"]),
+    Route("/api/messages/{message_id:int}/accept", unmark, methods=["DELETE"]),
     Route("/api/search", search_route, methods=["GET"]),
     Route("/api/similar-questions", similar, methods=["GET"]),
     Route("/api/networks/{network_id:int}/questions", questions, methods=["GET"]),

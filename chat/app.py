@@ -14,16 +14,17 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from channels import Broker
 from chat import api, api_knowledge, web, web_knowledge
 from chat.actions import Services
+from chat.auth import SESSION_COOKIE, SESSION_MAX_AGE
 from chat.db import Database
 from chat.errors import ActionError
 from chat.guard import RequestGuard
-from chat.hub import websocket_endpoint
+from chat.hub import SocketFrontDoor
 from chat.migrate import migrate
 from chat.settings import Settings, get_settings
 
@@ -96,7 +97,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False),
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
-        WebSocketRoute("/ws", websocket_endpoint),
         Mount("/static", StaticFiles(directory=web.PROJECT_ROOT / "static"), name="static"),
         *api.routes,
         *api_knowledge.routes,
@@ -104,12 +104,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *web.routes,
     ]
     middleware = [
+        Middleware(SocketFrontDoor, path="/ws", secret=settings.session_secret()),
         Middleware(RequestGuard, allowed_origins=settings.allowed_origins),
         Middleware(
             SessionMiddleware,
             secret_key=settings.session_secret(),
-            session_cookie="bwt_session",
-            max_age=30 * 86400,
+            session_cookie=SESSION_COOKIE,
+            max_age=SESSION_MAX_AGE,
             same_site="lax",
             https_only=settings.https_only_cookies,
         ),

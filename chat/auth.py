@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from starlette.requests import HTTPConnection
+import json
+from base64 import b64decode
+from typing import Any
+
+import itsdangerous
+from itsdangerous.exc import BadSignature
+from starlette.requests import HTTPConnection, cookie_parser
+from starlette.types import Scope
 
 from chat.actions import Services
 from chat.actions.accounts import end_sessions, get_user
@@ -11,6 +18,29 @@ from chat.models import User
 
 SESSION_KEY = "user_id"
 EPOCH_KEY = "epoch"
+SESSION_COOKIE = "bwt_session"
+SESSION_MAX_AGE = 30 * 86400
+
+
+def read_session_cookie(scope: Scope, secret: str) -> dict[str, Any]:
+    """The session Starlette's SessionMiddleware would put in ``scope``, for a WebSocket.
+
+    The hub's sockets skip the middleware stack (see ``chat.hub.SocketFrontDoor``); this reads
+    the same signed cookie the same way, and an absent, forged or expired one gives ``{}``.
+    """
+    cookies = {}
+    for name, value in scope.get("headers", ()):
+        if name == b"cookie":
+            cookies.update(cookie_parser(value.decode("latin-1")))
+    signed = cookies.get(SESSION_COOKIE)
+    if not signed:
+        return {}
+    try:
+        data = itsdangerous.TimestampSigner(secret).unsign(signed, max_age=SESSION_MAX_AGE)
+        session = json.loads(b64decode(data))
+    except (BadSignature, ValueError):
+        return {}
+    return session if isinstance(session, dict) else {}
 
 
 def services_of(connection: HTTPConnection) -> Services:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -49,7 +50,7 @@ def main(context: click.Context) -> None:
 def serve(host: str | None, port: int | None) -> None:
     """Run the web server (migrates the database and loads the catalogue on first start)."""
     settings = get_settings()
-    uvicorn.run(
+    config = uvicorn.Config(
         "chat.app:create_app",
         factory=True,
         host=host or settings.host,
@@ -58,6 +59,16 @@ def serve(host: str | None, port: int | None) -> None:
         log_level=settings.log_level,
         proxy_headers=True,
     )
+    listener = config.bind_socket()
+    if settings.socket_send_buffer_bytes > 0:
+        # Linux lets a connection's send buffer grow to megabytes: a client that stops reading
+        # would soak up a minute of a busy network before writes block and the hub can tell it
+        # is a slow consumer. Accepted connections inherit the listening socket's size.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, settings.socket_send_buffer_bytes)
+    server = uvicorn.Server(config)
+    server.run(sockets=[listener])
+    if not server.started:
+        raise SystemExit(3)  # as uvicorn.run does when the server could not start
 
 
 @main.command("migrate")
@@ -112,7 +123,7 @@ def create_user(
 
 @main.group("networks")
 def networks_group() -> None:
-    """List and add specialist networks."""
+    """List and add specialist networks, their members and moderators."""
 
 
 @networks_group.command("list")
@@ -146,22 +157,56 @@ def add_network(slug: str, name: str, description: str, private: bool) -> None:
     click.echo(f"added network {created['slug']} (id {created['id']})")
 
 
+async def _network_id(database: Database, slug: str) -> int:
+    from sqlalchemy import select
+
+    async with database.read() as session:
+        network_id = await session.scalar(select(Network.id).where(Network.slug == slug))
+    if network_id is None:
+        raise click.ClickException(f"no network with slug {slug!r}")
+    return network_id
+
+
 @networks_group.command("add-member")
 @click.argument("slug")
 @click.argument("username")
 def add_network_member(slug: str, username: str) -> None:
     """Add a user to a network (the way into a private one)."""
-    from sqlalchemy import select
 
     async def add(database: Database) -> None:
-        async with database.read() as session:
-            network_id = await session.scalar(select(Network.id).where(Network.slug == slug))
-        if network_id is None:
-            raise click.ClickException(f"no network with slug {slug!r}")
-        await networks.add_member(database, None, network_id, username)
+        await networks.add_member(database, None, await _network_id(database, slug), username)
 
     _with_database(add)
     click.echo(f"{username} is a member of {slug}")
+
+
+def _set_moderator(slug: str, username: str, moderator: bool) -> list[dict[str, object]]:
+    async def apply(database: Database) -> list[dict[str, object]]:
+        network_id = await _network_id(database, slug)
+        return await networks.set_moderator(database, None, network_id, username, moderator)
+
+    return _with_database(apply)
+
+
+def _echo_moderators(slug: str, moderators: list[dict[str, object]]) -> None:
+    names = ", ".join(str(moderator["username"]) for moderator in moderators)
+    click.echo(f"moderators of {slug}: {names or 'none'}")
+
+
+@networks_group.command("add-moderator")
+@click.argument("slug")
+@click.argument("username")
+def add_network_moderator(slug: str, username: str) -> None:
+    """Make a user a moderator of a network (a member too, if they were not one yet)."""
+    _echo_moderators(slug, _set_moderator(slug, username, True))
+
+
+@networks_group.command("remove-moderator")
+@click.argument("slug")
+@click.argument("username")
+def remove_network_moderator(slug: str, username: str) -> None:
+    """Make a moderator of a network a plain member again."""
+    _echo_moderators(slug, _set_moderator(slug, username, False))
 
 
 @main.command("signup-domains")

@@ -28,7 +28,7 @@ from chat.models import (
     ThreadFollow,
     User,
 )
-from chat.search_index import unindex_messages
+from chat.search_index import reindex_answered, unindex_messages
 
 DEMO_ORGANISATION = "Voorbeeldorganisatie (demo)"
 DEMO_USERS = {
@@ -130,11 +130,13 @@ async def remove_demo(services: Services) -> int:
                 )
             )
         )
-        await session.execute(
-            update(Message)
-            .where(Message.accepted_answer_id.in_(doomed))
-            .values(accepted_answer_id=None)
+        unanswered = list(
+            await session.scalars(select(Message.id).where(Message.accepted_answer_id.in_(doomed)))
         )
+        await session.execute(
+            update(Message).where(Message.id.in_(unanswered)).values(accepted_answer_id=None)
+        )
+        await reindex_answered(session, unanswered)
         await session.execute(
             update(Message).where(Message.last_reply_id.in_(doomed)).values(last_reply_id=None)
         )

@@ -22,11 +22,6 @@ def origin_allowed(origin: str | None, host: str, secure: bool, allowed: list[st
     return origin.rstrip("/") == f"{'https' if secure else 'http'}://{host}"
 
 
-#: the scope key under which RequestGuard, the outermost of our middleware, keeps a WebSocket's
-#: ``send`` as the server gave it.
-SERVER_SEND = "bwt.server_send"
-
-
 class RequestGuard:
     """Refuse state changes from other origins, and bodies over ``MAX_REQUEST_BYTES``.
 
@@ -41,9 +36,6 @@ class RequestGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            if scope["type"] == "websocket":
-                # The server's own send, for the hub's frames (chat.hub.frame_writer).
-                scope[SERVER_SEND] = send
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

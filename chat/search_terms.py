@@ -96,26 +96,38 @@ def tag_list(raw: object) -> list[str]:
 SNIPPET_WORDS = 30
 
 
+def _word_terms(word: str) -> frozenset[str]:
+    found: set[str] = set()
+    for token in _TOKEN.findall(fold(word)):
+        found.update(_token_terms(token))
+    return frozenset(found)
+
+
+#: the words of messages repeat: a snippet looks each one up once, not once per result.
+_cached_word_terms = lru_cache(maxsize=16384)(_word_terms)
+
+
+def _matches(word: str, wanted: set[str]) -> bool:
+    terms = _cached_word_terms(word) if len(word) <= MAX_TERM else _word_terms(word)
+    return not terms.isdisjoint(wanted)
+
+
 def snippet(text: str, terms: list[str]) -> str:
     """An HTML excerpt of ``text`` around the first match, matched words in <mark>, rest escaped."""
     wanted = set(terms)
-    words = re.split(r"(\s+)", text.strip())
-    hits = []
-    for index, word in enumerate(words):
-        if index % 2:
-            continue  # whitespace
-        found = set()
-        for token in _TOKEN.findall(fold(word)):
-            found.update(_token_terms(token))
-        if found & wanted:
-            hits.append(index)
-    start = max(0, (hits[0] if hits else 0) - 10)
-    start -= start % 2
-    end = min(len(words), start + SNIPPET_WORDS * 2)
+    words = re.split(r"(\s+)", text.strip())  # words at even indexes, whitespace between
+    first = next((i for i in range(0, len(words), 2) if _matches(words[i], wanted)), 0)
+    # SNIPPET_WORDS words and the whitespace between them.
+    span = SNIPPET_WORDS * 2 - 1
+    # Five words before the first match, unless the window would then run past the end: it
+    # starts earlier instead, so a text that fits is shown whole and "…" marks only real cuts.
+    start = max(0, min(first - 10, len(words) - span))
+    end = min(len(words), start + span)
     out = ["… "] if start > 0 else []
     for index in range(start, end):
         escaped = html.escape(words[index])
-        out.append(f"<mark>{escaped}</mark>" if index in hits else escaped)
+        hit = index % 2 == 0 and index >= first and _matches(words[index], wanted)
+        out.append(f"<mark>{escaped}</mark>" if hit else escaped)
     if end < len(words):
         out.append(" …")
     return "".join(out)

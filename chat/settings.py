@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     send_timeout_seconds: float = Field(
         default=10.0, description="a socket that cannot take a frame for this long is cut off"
     )
+    socket_send_buffer_bytes: int = Field(
+        default=131072,
+        description="kernel send buffer of each connection (0: the kernel's own autotuning)",
+    )
     frame_rate: float = Field(default=20.0, description="frames per second a socket may send")
     frame_burst: int = Field(default=60, description="frames a socket may send in one burst")
     migrate_on_start: bool = Field(

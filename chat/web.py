@@ -219,6 +219,7 @@ async def admin_page(request: Request) -> Response:
         "admin.html",
         "admin",
         networks=await networks.list_networks(db, user, every=True),
+        moderators=await networks.list_moderators(db, user),
         signup_domains=await accounts.list_signup_domains(db),
     )
 

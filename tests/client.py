@@ -135,19 +135,27 @@ class ChatUser:
         await self.http.aclose()
 
 
-async def make_admin(server: Any, username: str) -> ChatUser:
-    """An administrator made the documented way, with `bwt create-user --admin`, then logged in."""
-    password = "beheer wachtwoord 1"
+async def run_bwt(server: Any, *arguments: str) -> str:
+    """Run the `bwt` command on the server's database; answers its output (it must succeed)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "chat", "create-user", "--admin",
-        "--username", username, "--display-name", username.title(),
-        "--email", f"{username}@example.nl", "--password", password,
-        "--organisation", "Ministerie van BZK", "--organisation-type", "rijk",
+        sys.executable, "-m", "chat", *arguments,
         cwd=server.workdir, env=server.environment(),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     output, _ = await process.communicate()
     assert process.returncode == 0, output.decode()
+    return output.decode()
+
+
+async def make_admin(server: Any, username: str) -> ChatUser:
+    """An administrator made the documented way, with `bwt create-user --admin`, then logged in."""
+    password = "beheer wachtwoord 1"
+    await run_bwt(
+        server, "create-user", "--admin",
+        "--username", username, "--display-name", username.title(),
+        "--email", f"{username}@example.nl", "--password", password,
+        "--organisation", "Ministerie van BZK", "--organisation-type", "rijk",
+    )  # fmt: skip
     admin = ChatUser(server.url, username)
     response = await admin.http.post("/login", data={"login": username, "password": password})
     assert response.status_code == 303, response.text[:500]

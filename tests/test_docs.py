@@ -50,3 +50,30 @@ def test_every_error_code_is_documented() -> None:
 @pytest.mark.parametrize("setting", sorted(Settings.model_fields))
 def test_every_setting_is_documented(setting: str) -> None:
     assert f"`BWT_{setting.upper()}`" in (DOCS / "operations.md").read_text()
+
+
+def documented_routes() -> set[tuple[str, str]]:
+    """("GET", "/api/networks/{}/messages") for every `METHOD /path` in docs/http-api.md."""
+    text = (DOCS / "http-api.md").read_text()
+    found = set()
+    for methods, path in re.findall(r"`([A-Z]+(?:/[A-Z]+)*) (/[^`\s?]*)", text):
+        for method in methods.split("/"):
+            found.add((method, re.sub(r"\{[^}]*\}", "{}", path)))
+    return found
+
+
+def served_routes() -> list[tuple[str, str]]:
+    from chat import api, api_knowledge, web, web_knowledge
+
+    return sorted(
+        (method, re.sub(r"\{[^}]*\}", "{}", route.path))
+        for module in (api, api_knowledge, web, web_knowledge)
+        for route in module.routes
+        for method in route.methods or ()
+        if method != "HEAD"
+    )
+
+
+@pytest.mark.parametrize("route", served_routes(), ids=" ".join)
+def test_every_route_is_documented(route: tuple[str, str]) -> None:
+    assert route in documented_routes()

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import pytest
+from sqlalchemy import event, select
 
 from chat.actions import Services
 from chat.actions.accounts import register_user
 from chat.actions.messages import backlog_frames, history_page, send_message
-from chat.actions.networks import add_member, create_network, leave_network
+from chat.actions.networks import (
+    add_member,
+    create_network,
+    leave_network,
+    list_moderators,
+    set_moderator,
+)
 from chat.actions.notifications import list_mentions, notification_frames_since
 from chat.actions.posts import check_post
 from chat.actions.search import list_posts, search_messages, similar_questions
-from chat.actions.threads import accept_answer, read_thread, set_following
+from chat.actions.threads import accept_answer, read_thread, set_following, unmark_answer
 from chat.errors import ActionError
 from chat.models import Membership, User
 from tests.test_actions import member, network_id_of, registration
@@ -102,15 +110,97 @@ async def test_the_asker_accepts_an_answer_as_a_replayed_event(services: Service
     assert [e["kind"] for e in events] == ["question.answered", "question.answered"]
     assert events[-1]["message"]["accepted_answer"]["body"] == "Ja, onder voorwaarden"
     # A moderator may change it too.
-    async with services.db.write() as session:
-        row = await session.get(Membership, (network, bram.id))
-        row.role = "moderator"  # type: ignore[union-attr]
+    beheer = await register_user(services.db, registration("beheer"), is_admin=True)
+    await set_moderator(services.db, beheer, network, "bram", True)
     await accept_answer(services, bram, question["id"], first["id"])
     with pytest.raises(ActionError):
         await accept_answer(services, anna, question["id"], question["id"])
     answered = await list_posts(services, cees, network_id=network, state="answered")
     assert [p["message"]["id"] for p in answered["posts"]] == [question["id"]]
     assert (await list_posts(services, cees, network_id=network, state="open"))["posts"] == []
+
+
+async def test_unmarking_opens_the_question_again_as_a_replayed_event(
+    services: Services,
+) -> None:
+    anna = await member(services, "anna")
+    bram = await member(services, "bram")
+    network = await network_id_of(services, anna, "woonoverlast")
+    question = await post(services, anna, network, "Is een B&B logies?", kind="question")
+    reply = await post(services, bram, network, "Ja, meestal wel.", thread_root_id=question["id"])
+    accepted = await accept_answer(services, anna, question["id"], reply["id"])
+    assert (await search_messages(services, bram, "logies", state="answered"))["results"]
+
+    with pytest.raises(ActionError) as refused:
+        await unmark_answer(services, bram, question["id"])
+    assert refused.value.code == "not_allowed"
+    unmarked = await unmark_answer(services, anna, question["id"])
+    assert unmarked["seq"] == accepted["seq"] + 1
+    assert unmarked["message"]["accepted_answer"] is None
+    events = [json.loads(f) for f in await backlog_frames(services, bram, network, reply["seq"])]
+    assert [(e["kind"], e["message"]["accepted_answer"]) for e in events][-1] == (
+        "question.answered",
+        None,
+    )
+    # Open again everywhere: the question lists, the knowledge base, search and the thread.
+    opened = await list_posts(services, bram, network_id=network, state="open")
+    assert [p["message"]["id"] for p in opened["posts"]] == [question["id"]]
+    assert (await list_posts(services, bram, knowledge=True))["posts"] == []
+    assert (await search_messages(services, bram, "logies", state="answered"))["results"] == []
+    assert (await read_thread(services, bram, question["id"]))["root"]["accepted_answer"] is None
+
+    # Unmarking an open question (or marking the marked reply) changes nothing: no event.
+    assert (await unmark_answer(services, anna, question["id"]))["seq"] is None
+    again = await accept_answer(services, anna, question["id"], reply["id"])
+    assert (await accept_answer(services, anna, question["id"], reply["id"]))["seq"] is None
+    assert (await history_page(services, anna, network))["last_seq"] == again["seq"]
+
+
+async def test_admins_appoint_moderators_who_mark_answers(services: Services) -> None:
+    anna = await member(services, "anna")
+    bram = await member(services, "bram")
+    cees = await register_user(services.db, registration("cees"))  # not a member (yet)
+    beheer = await register_user(services.db, registration("beheer"), is_admin=True)
+    network = await network_id_of(services, anna, "woonoverlast")
+    question = await post(services, anna, network, "Wie mag dit markeren?", kind="question")
+    reply = await post(services, bram, network, "De moderator", thread_root_id=question["id"])
+
+    # Only an administrator appoints; anyone else is refused and nothing changes.
+    for outsider in (anna, bram):
+        with pytest.raises(ActionError) as refused:
+            await set_moderator(services.db, outsider, network, "bram", True)
+        assert (refused.value.code, refused.value.status) == ("forbidden", 403)
+    assert (await list_moderators(services.db, beheer, [network]))[network] == []
+    with pytest.raises(ActionError):
+        await accept_answer(services, bram, question["id"], reply["id"])
+    assert not (await read_thread(services, bram, question["id"]))["can_accept"]
+
+    moderators = await set_moderator(services.db, beheer, network, "Bram", True)
+    assert [m["username"] for m in moderators] == ["bram"]
+    assert (await read_thread(services, bram, question["id"]))["can_accept"]
+    accepted = await accept_answer(services, bram, question["id"], reply["id"])
+    assert accepted["message"]["accepted_answer"]["id"] == reply["id"]
+
+    # A moderator who was not a member becomes one; the role is per network.
+    await set_moderator(services.db, beheer, network, "cees", True)
+    async with services.db.read() as session:
+        assert (await session.get(Membership, (network, cees.id))).role == "moderator"  # type: ignore[union-attr]
+    other = await network_id_of(services, anna, "asbest")
+    assert (await list_moderators(services.db, beheer, [other]))[other] == []
+
+    # Taking the role away takes the right away; bram stays a member.
+    assert [
+        m["username"] for m in await set_moderator(services.db, beheer, network, "bram", False)
+    ] == ["cees"]
+    with pytest.raises(ActionError) as refused:
+        await accept_answer(services, bram, question["id"], None)
+    assert refused.value.code == "not_allowed"
+    assert not (await read_thread(services, bram, question["id"]))["can_accept"]
+    async with services.db.read() as session:
+        assert (await session.get(Membership, (network, bram.id))).role == "member"  # type: ignore[union-attr]
+    with pytest.raises(ActionError) as unknown:
+        await set_moderator(services.db, beheer, network, "niemand", True)
+    assert unknown.value.code == "user_not_found"
 
 
 async def test_knowledge_lists_answered_questions_and_typed_posts(services: Services) -> None:
@@ -163,6 +253,19 @@ async def test_search_understands_dutch_words_accents_and_codes(services: Servic
     assert results[0]["network"]["slug"] == "woonoverlast"
 
 
+async def test_search_snippets_show_short_messages_whole(services: Services) -> None:
+    anna = await member(services, "anna")
+    network = await network_id_of(services, anna, "woonoverlast")
+    short = "Wie, wat, waar en wanneer: de kamerverhuur aan de Oudegracht"
+    long = " ".join(["Een lange inleiding zonder het zoekwoord."] * 12) + " Dan kamerverhuur."
+    await post(services, anna, network, short)
+    await post(services, anna, network, long)
+    results = (await search_messages(services, anna, "kamerverhuur"))["results"]
+    snippets = {r["message"]["body"]: r["snippet"] for r in results}
+    assert snippets[short] == short.replace("kamerverhuur", "<mark>kamerverhuur</mark>")
+    assert snippets[long].startswith("… ") and snippets[long].endswith("<mark>kamerverhuur.</mark>")
+
+
 async def test_search_ranks_relevant_and_answered_first_and_filters(services: Services) -> None:
     anna = await member(services, "anna")
     bram = await member(
@@ -193,6 +296,10 @@ async def test_search_ranks_relevant_and_answered_first_and_filters(services: Se
     assert await found(services, anna, "recreatiewoning", kind="question") == [question["body"]]
     assert await found(services, anna, "recreatiewoning", state="answered") == [question["body"]]
     assert await found(services, anna, "recreatiewoning", state="open") == []
+    await accept_answer(services, anna, question["id"], None)
+    assert await found(services, anna, "recreatiewoning", state="open") == [question["body"]]
+    assert await found(services, anna, "recreatiewoning", state="answered") == []
+    await accept_answer(services, anna, question["id"], reply["id"])
     assert await found(services, anna, "recreatiewoning", date_to="2000-01-01") == []
     assert len(await found(services, anna, "recreatiewoning", date_from="2000-01-01")) == 4
     other = await network_id_of(services, anna, "asbest")
@@ -297,9 +404,43 @@ async def test_demo_loads_marked_examples_and_removes_them(services: Services) -
     results = (await search_messages(services, anna, "recreatiewoning permanent"))["results"]
     assert results[0]["message"]["is_demo"] and results[0]["answered"]
     assert (await list_posts(services, anna, knowledge=True))["posts"]
-    assert await remove_demo(services) == 8
+    async with services.db.read() as session:
+        jurist = await session.scalar(select(User).where(User.username == "voorbeeld-jurist"))
+    assert jurist is not None
+    demo_answer = await post(services, jurist, network, "Voorbeeld", thread_root_id=mine["id"])
+    await accept_answer(services, anna, mine["id"], demo_answer["id"])
+    assert mine["body"] in await found(services, anna, "recreatiewoning", state="answered")
+    assert await remove_demo(services) == 9, "the examples and the demo answer to a real question"
     assert await found(services, anna, "recreatiewoning") == [mine["body"]]
+    assert await found(services, anna, "recreatiewoning", state="open") == [mine["body"]]
+    assert await found(services, anna, "recreatiewoning", state="answered") == []
     assert (await list_posts(services, anna, knowledge=True))["posts"] == []
     assert [m["id"] for m in (await history_page(services, anna, network))["messages"]] == [
         mine["id"]
     ]
+
+
+async def test_postgres_search_statements_share_their_plan_settings(services: Services) -> None:
+    """Search sets custom plans and no parallel workers for its own transaction (see
+    chat.actions.search): its ranking statements must run in that transaction, not in the
+    autocommit mode of other reads, or the settings are gone and a generic plan blind to how
+    common the words are takes over (4x slower at a million messages)."""
+    if services.db.is_sqlite:
+        pytest.skip("SQLite needs no plan settings")
+    anna = await member(services, "anna")
+    network = await network_id_of(services, anna, "woonoverlast")
+    await post(services, anna, network, "Kamerverhuur, vraag?", kind="question")
+    ranking: list[object] = []
+
+    def record(connection: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if "ts_rank" in statement:
+            ranking.append(connection.get_execution_options().get("isolation_level"))
+
+    event.listen(services.db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert await found(services, anna, "kamerverhuur") == ["Kamerverhuur, vraag?"]
+        assert len(await similar_questions(services, anna, "kamerverhuur vraag")) == 1
+    finally:
+        event.remove(services.db.engine.sync_engine, "before_cursor_execute", record)
+    assert len(ranking) == 2
+    assert "AUTOCOMMIT" not in ranking

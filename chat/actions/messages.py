@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -18,7 +19,7 @@ from chat.actions import Services, posts
 from chat.actions.networks import readable_network
 from chat.actions.send_batch import Author, Duplicate, Outcome, PendingSend, Stored, store_batch
 from chat.errors import ActionError
-from chat.events import author_dict, message_dict, network_topic, reply_summary, user_topic
+from chat.events import message_dict, network_topic, reply_summary, user_topic
 from chat.models import Mention, Message, Network, NetworkEvent, Organisation, User
 from chat.rendering import render_message
 
@@ -233,59 +234,93 @@ async def _publish(services: Services, topic: str, frame: str) -> None:
         log.exception("publishing to %s failed; subscribers will catch up from the database", topic)
 
 
+MESSAGE_COLUMNS = tuple(Message.__table__.columns)  # type: ignore[attr-defined]
+
+
+def message_rows(*conditions: Any) -> Any:
+    """SELECT every message column as plain rows, not ORM objects.
+
+    Rows answer the same attribute names as ``Message``, so ``message_dict`` takes either; on a
+    page of 50 the ORM's identity map and instance state were most of a history request's CPU.
+    """
+    return select(*MESSAGE_COLUMNS).where(*conditions)
+
+
 async def message_dicts(
-    session: AsyncSession, messages: list[Message], *, nested: bool = True
+    session: AsyncSession,
+    messages: Sequence[Any],
+    *,
+    nested: bool = True,
+    slugs: dict[int, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Messages as the client sees them, with authors and mentions, in three queries (and,
-    for thread roots, their newest reply and accepted answer in three more)."""
+    """Messages (ORM objects or ``message_rows`` rows) as the client sees them, with authors and
+    mentions: at most three queries, and one more for the newest replies and accepted answers
+    of thread roots (unless ``nested`` is false). ``slugs`` (network id to slug), when the
+    caller has them, saves one."""
     if not messages:
         return []
-    linked: dict[int, dict[str, Any]] = {}
+    linked_messages: list[Any] = []
     linked_ids = {m.last_reply_id for m in messages} | {m.accepted_answer_id for m in messages}
     linked_ids.discard(None)
     if nested and linked_ids:
-        replies = list(await session.scalars(select(Message).where(Message.id.in_(linked_ids))))
-        linked = {d["id"]: d for d in await message_dicts(session, replies, nested=False)}
-    author_ids = {m.author_id for m in messages}
+        linked_messages = list(
+            (await session.execute(message_rows(Message.id.in_(linked_ids)))).all()
+        )
+    # The linked replies' authors and mentions come in the same queries as the messages' own.
+    everything = [*messages, *linked_messages]
     authors = {
-        user.id: author_dict(user, organisation)
-        for user, organisation in (
+        user_id: {
+            "id": user_id,
+            "username": username,
+            "display_name": display_name,
+            "organisation": {"name": organisation, "type": organisation_type},
+        }
+        for user_id, username, display_name, organisation, organisation_type in (
             await session.execute(
-                select(User, Organisation)
+                select(
+                    User.id, User.username, User.display_name, Organisation.name, Organisation.type
+                )
                 .join(Organisation, Organisation.id == User.organisation_id)
-                .where(User.id.in_(author_ids))
+                .where(User.id.in_({m.author_id for m in everything}))
             )
         ).all()
     }
     mentions: dict[int, list[str]] = {}
-    for message_id, username in (
-        await session.execute(
-            select(Mention.message_id, User.username)
-            .join(User, User.id == Mention.user_id)
-            .where(Mention.message_id.in_([m.id for m in messages]))
-            .order_by(User.username)
-        )
-    ).all():
-        mentions.setdefault(message_id, []).append(username)
-    slugs = dict(
-        (
+    # A mention is an "@name" in the body (chat.rendering): most pages have none to look up.
+    if mentioning := {m.id for m in everything if "@" in m.body}:
+        for message_id, username in (
             await session.execute(
-                select(Network.id, Network.slug).where(
-                    Network.id.in_({m.network_id for m in messages})
-                )
+                select(Mention.message_id, User.username)
+                .join(User, User.id == Mention.user_id)
+                .where(Mention.message_id.in_(mentioning))
+                .order_by(User.username)
             )
-        ).all()
-    )
+        ).all():
+            mentions.setdefault(message_id, []).append(username)
+    slugs = dict(slugs or {})
+    missing = {m.network_id for m in everything} - slugs.keys()
+    if missing:
+        slugs.update(
+            (network_id, slug)
+            for network_id, slug in await session.execute(
+                select(Network.id, Network.slug).where(Network.id.in_(missing))
+            )
+        )
+
+    def plain(m: Any) -> dict[str, Any]:
+        return message_dict(m, slugs[m.network_id], authors[m.author_id], mentions.get(m.id, []))
+
+    linked = {m.id: plain(m) for m in linked_messages}
     return [
         message_dict(
             m,
             slugs[m.network_id],
-            authors[m.author_id],  # type: ignore[index]
-            mentions.get(m.id, []),  # type: ignore[arg-type]
+            authors[m.author_id],
+            mentions.get(m.id, []),
             last_reply=reply_summary(linked[m.last_reply_id])
             if m.last_reply_id in linked
             else None,
-            accepted_answer=linked.get(m.accepted_answer_id),  # type: ignore[arg-type]
+            accepted_answer=linked.get(m.accepted_answer_id),
         )
         for m in messages
     ]
@@ -306,11 +341,9 @@ async def history_page(
     async with services.db.read() as session:
         network = await readable_network(session, user, network_id)
         # Thread replies are read with their thread (chat.actions.threads), not in the network.
-        base = select(Message).where(
-            Message.network_id == network_id, Message.thread_root_id.is_(None)
-        )
-        older: list[Message] = []
-        newer: list[Message] = []
+        base = message_rows(Message.network_id == network_id, Message.thread_root_id.is_(None))
+        older: list[Any] = []
+        newer: list[Any] = []
         has_more_before = has_more_after = False
         if around_seq is not None:
             half = limit // 2
@@ -335,16 +368,16 @@ async def history_page(
             has_more_after = before_seq is not None and before_seq <= network.last_seq
         messages = list(reversed(older)) + newer
         return {
-            "messages": await message_dicts(session, messages),
+            "messages": await message_dicts(session, messages, slugs={network_id: network.slug}),
             "has_more_before": has_more_before,
             "has_more_after": has_more_after,
             "last_seq": network.last_seq,
         }
 
 
-async def _page(session: AsyncSession, statement: Any, *, desc: bool, n: int) -> list[Message]:
+async def _page(session: AsyncSession, statement: Any, *, desc: bool, n: int) -> list[Any]:
     order = Message.seq.desc() if desc else Message.seq.asc()  # type: ignore[attr-defined]
-    return list(await session.scalars(statement.order_by(order).limit(n)))
+    return list((await session.execute(statement.order_by(order).limit(n))).all())
 
 
 async def backlog_frames(

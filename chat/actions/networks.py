@@ -12,7 +12,7 @@ from chat.actions import Services, accounts
 from chat.db import Database
 from chat.errors import ActionError, not_found
 from chat.events import dumps, network_dict, network_topic, user_topic
-from chat.models import Membership, Network, Organisation, User, utcnow
+from chat.models import Membership, MembershipRole, Network, Organisation, User, utcnow
 from chat.text import fold
 
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -143,6 +143,72 @@ async def add_member(db: Database, admin: User | None, network_id: int, username
             raise not_found("user")
         if not await is_member(session, network_id, user_id):
             session.add(Membership(network_id=network_id, user_id=user_id, joined_at=utcnow()))
+
+
+async def set_moderator(
+    db: Database, admin: User | None, network_id: int, username: str, moderator: bool
+) -> list[dict[str, Any]]:
+    """Make a user a moderator of a network, or a plain member again; answers the moderators.
+
+    A moderator marks accepted answers in the network like the asker does. Someone who is not
+    a member yet becomes one (as admins add members); unmaking leaves them a member. Leaving
+    the network ends the role. ``admin`` is None only for the command line, which is trusted.
+    """
+    if admin is not None:
+        accounts.require_admin(admin)
+    role = MembershipRole.moderator if moderator else MembershipRole.member
+    async with db.write() as session:
+        await load_network(session, network_id)
+        user_id = await session.scalar(
+            select(User.id).where(User.username == username.strip().lower())
+        )
+        if user_id is None:
+            raise not_found("user")
+        membership = await session.get(Membership, (network_id, user_id))
+        if membership is not None:
+            membership.role = role.value
+        elif moderator:
+            session.add(
+                Membership(
+                    network_id=network_id, user_id=user_id, role=role.value, joined_at=utcnow()
+                )
+            )
+        await session.flush()
+        return (await _moderators(session, [network_id]))[network_id]
+
+
+async def list_moderators(
+    db: Database, admin: User, network_ids: list[int] | None = None
+) -> dict[int, list[dict[str, Any]]]:
+    """The moderators of these networks (or of all), by network id, for administrators."""
+    accounts.require_admin(admin)
+    async with db.read() as session:
+        if network_ids is None:
+            network_ids = list(await session.scalars(select(Network.id)))
+        else:
+            for network_id in network_ids:
+                await load_network(session, network_id)
+        return await _moderators(session, network_ids)
+
+
+async def _moderators(
+    session: AsyncSession, network_ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    rows = await session.execute(
+        select(Membership.network_id, User)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.network_id.in_(network_ids),
+            Membership.role == MembershipRole.moderator.value,
+        )
+        .order_by(User.username)
+    )
+    found: dict[int, list[dict[str, Any]]] = {network_id: [] for network_id in network_ids}
+    for network_id, user in rows.all():
+        found[network_id].append(
+            {"id": user.id, "username": user.username, "display_name": user.display_name}
+        )
+    return found
 
 
 def _check_network_fields(name: str | None, description: str | None) -> None:

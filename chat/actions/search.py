@@ -70,7 +70,11 @@ def _filters(
     date_from: str | None,
     date_to: str | None,
     tag: str | None = None,
+    question_index: bool = False,
 ) -> list[Any]:
+    """Conditions on ``message``. With ``question_index`` the caller reads the questions' own
+    index, which holds only questions and knows whether each is answered: kind = question and
+    the state are checked but need no condition here."""
     conditions: list[Any] = []
     if author:
         conditions.append(
@@ -91,13 +95,15 @@ def _filters(
     if kind:
         if kind not in POST_KINDS:
             raise ActionError("invalid_kind", f"kind must be one of {', '.join(POST_KINDS)}.")
-        conditions.append(Message.kind == kind)
+        if not (question_index and kind == QUESTION):
+            conditions.append(Message.kind == kind)
     if state:
         if state not in STATES:
             raise ActionError("invalid_request", "'state' is open or answered.")
-        conditions.append(Message.kind == QUESTION)
-        answered = Message.accepted_answer_id.is_not(None)
-        conditions.append(answered if state == "answered" else ~answered)
+        if not question_index:
+            conditions.append(Message.kind == QUESTION)
+            answered = Message.accepted_answer_id.is_not(None)
+            conditions.append(answered if state == "answered" else ~answered)
     start, end = _day(date_from, "from"), _day(date_to, "to")
     if start:
         conditions.append(Message.created_at >= datetime.combine(start, time(), tzinfo=UTC))
@@ -130,6 +136,10 @@ async def search_messages(
     if not terms:
         return {"query": query, "terms": [], "results": []}
     limit = max(1, min(limit, MAX_RESULTS))
+    # Questions have their own (much smaller) index: filters on them need not walk every
+    # matching message to find the few questions among them. Its rows are the questions that
+    # start a thread, so it stands for kind = question by itself.
+    questions_only = kind == QUESTION or state is not None
     conditions = _filters(
         author=author,
         organisation_type=organisation_type,
@@ -137,79 +147,91 @@ async def search_messages(
         state=state,
         date_from=date_from,
         date_to=date_to,
+        question_index=questions_only,
     )
-    async with services.db.read() as session:
+    async with services.db.read(in_transaction=True) as session:
         networks = await readable_networks(session, user, network_id)
-        network_ids = list(networks)
-        # Questions have their own (much smaller) index: filters on them need not walk every
-        # matching message to find the few questions among them.
-        questions_only = kind == QUESTION or state is not None
-        table, on, score = match_clause(
-            session.bind.dialect.name, Message.id, terms, questions_only=questions_only
-        )
+        match = match_clause(session.bind.dialect.name, terms, questions_only=questions_only)
+        # Permissions and the answered state are conditions on the index rows themselves
+        # (PostgreSQL keeps the network and the answered flag in them): no post-filter.
+        wanted = [match.condition, match.network_id.in_(list(networks))]
+        if state:
+            wanted.append(match.answered if state == "answered" else ~match.answered)
 
         def ranked(floor: int | None) -> Any:
-            candidates = (
-                select(Message.id, Message.accepted_answer_id, score.label("score"))
-                .select_from(Message)
-                .join(table, on)
-                .where(
-                    Message.network_id.in_(network_ids),
-                    Message.deleted_at.is_(None),
-                    *conditions,
-                    *([_index_key(table) > floor] if floor is not None else []),
+            candidates = select(
+                match.key.label("id"), match.answered.label("answered"), match.score.label("score")
+            ).select_from(match.table)
+            if match.needs_message or conditions:
+                candidates = candidates.join(Message, Message.id == match.key).where(
+                    Message.deleted_at.is_(None), *conditions
                 )
+            candidates = (
+                candidates.where(*wanted, *([match.key > floor] if floor is not None else []))
                 # Newest matches first, by the index's own key: FTS5 walks its rowids
                 # backwards and stops at the limit instead of sorting every match.
-                .order_by(_index_key(table).desc())
+                .order_by(match.key.desc())
                 .limit(CANDIDATES)
                 .subquery()
             )
             boosted = candidates.c.score * sa.case(
-                (candidates.c.accepted_answer_id.is_not(None), ANSWERED_BOOST), else_=1.0
+                (candidates.c.answered, ANSWERED_BOOST), else_=1.0
             )
-            return (
-                select(candidates.c.id)
+            page = (
+                select(candidates.c.id, boosted.label("rank"))
                 .order_by(boosted.desc(), candidates.c.id.desc())
                 .limit(limit)
+                .subquery()
             )
+            # The page's messages come with the ranking: one round trip, not two.
+            return _messages_of(page, page.c.rank)
 
-        ids = [row.id for row in await _recent_first(session, ranked, limit)]
-        results = await _results(session, ids, terms, networks)
+        messages = await _recent_first(session, ranked, limit)
+        results = await _results(session, messages, terms, networks)
     return {"query": query, "terms": terms, "results": results}
 
 
-async def _recent_first(session: AsyncSession, statement: Any, enough: int) -> list[Any]:
-    """Rows of ``statement(floor)``. On PostgreSQL among the newest RECENT_WINDOW messages
+def _messages_of(page: Any, rank: Any) -> Any:
+    """The messages of a ranked page of ids, best first (a deleted one never: see search_index)."""
+    return (
+        select(Message)
+        .join(page, page.c.id == Message.id)
+        .where(Message.deleted_at.is_(None))
+        .order_by(rank.desc(), page.c.id.desc())
+    )
+
+
+#: one round trip at the start of a PostgreSQL search: its plan settings and the newest id. The
+#: settings last for the transaction, so searches read with ``db.read(in_transaction=True)``.
+_POSTGRES_PREAMBLE = sa.text(
+    # asyncpg prepares statements; a generic plan cannot see how common the words are.
+    "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
+    # A few thousand index rows at most: starting parallel workers costs more than it saves.
+    " set_config('max_parallel_workers_per_gather', '0', true),"
+    " (SELECT max(id) FROM message)"
+)
+
+
+async def _recent_first(session: AsyncSession, statement: Any, enough: int) -> list[Message]:
+    """Messages of ``statement(floor)``. On PostgreSQL among the newest RECENT_WINDOW messages
     first, and over all messages only when those give fewer than ``enough``: a common word is
     then answered from a fraction of the GIN index's rows, a rare one from all of them."""
     if session.bind.dialect.name != "postgresql":
         # FTS5 walks its rowids backwards and stops at the limit: no window needed.
-        return list((await session.execute(statement(None))).all())
-    # asyncpg prepares statements; a generic plan cannot see how common the words are.
-    await session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    # A few thousand index rows at most: starting parallel workers costs more than it saves.
-    await session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    newest = await session.scalar(select(sa.func.max(Message.id))) or 0
+        return list(await session.scalars(statement(None)))
+    newest = (await session.execute(_POSTGRES_PREAMBLE)).one()[2] or 0
     if newest > RECENT_WINDOW:
-        rows = (await session.execute(statement(newest - RECENT_WINDOW))).all()
-        if len(rows) >= enough:
-            return list(rows)
-    return list((await session.execute(statement(None))).all())
-
-
-def _index_key(table: Any) -> Any:
-    return table.c.rowid if "rowid" in table.c else table.c.message_id
+        messages = list(await session.scalars(statement(newest - RECENT_WINDOW)))
+        if len(messages) >= enough:
+            return messages
+    return list(await session.scalars(statement(None)))
 
 
 async def _results(
-    session: AsyncSession, ids: list[int], terms: list[str], networks: dict[int, Network]
+    session: AsyncSession, messages: list[Message], terms: list[str], networks: dict[int, Network]
 ) -> list[dict]:
-    if not ids:
-        return []
-    messages = {m.id: m for m in await session.scalars(select(Message).where(Message.id.in_(ids)))}
-    ordered = [messages[i] for i in ids]
-    dicts = await message_dicts(session, ordered)
+    slugs = {network_id: network.slug for network_id, network in networks.items()}
+    dicts = await message_dicts(session, messages, slugs=slugs)
     return [
         {
             "message": payload,
@@ -217,7 +239,7 @@ async def _results(
             "snippet": snippet(message.body, terms),
             "answered": message.accepted_answer_id is not None,
         }
-        for message, payload in zip(ordered, dicts, strict=True)
+        for message, payload in zip(messages, dicts, strict=True)
     ]
 
 
@@ -236,12 +258,10 @@ async def similar_questions(
         # "recreatiewoning", stemmed "recreatiewoon"), besides its stem.
         terms = [*terms, last_word[: len(last_word) - 2]]
         prefix_last = True
-    async with services.db.read() as session:
+    async with services.db.read(in_transaction=True) as session:
         networks = await readable_networks(session, user)
-        network_ids = list(networks)
-        table, on, score = match_clause(
+        match = match_clause(
             session.bind.dialect.name,
-            Message.id,
             terms,
             questions_only=True,
             any_term=True,
@@ -249,30 +269,34 @@ async def similar_questions(
         )
 
         def closest(floor: int | None) -> Any:
-            candidates = (
-                select(Message.id, Message.accepted_answer_id, score.label("score"))
-                .select_from(Message)
-                .join(table, on)
-                .where(
-                    Message.network_id.in_(network_ids),
-                    Message.deleted_at.is_(None),
-                    Message.kind == QUESTION,
-                    *([_index_key(table) > floor] if floor is not None else []),
+            candidates = select(match.key.label("id"), match.score.label("score")).select_from(
+                match.table
+            )
+            if match.needs_message:
+                candidates = candidates.join(Message, Message.id == match.key).where(
+                    Message.deleted_at.is_(None)
                 )
-                .order_by(_index_key(table).desc())
+            candidates = (
+                candidates.where(
+                    match.condition,
+                    match.network_id.in_(list(networks)),
+                    *([match.key > floor] if floor is not None else []),
+                )
+                .order_by(match.key.desc())
                 .limit(SUGGESTION_CANDIDATES)
                 .subquery()
             )
-            return (
+            pool = (
                 select(candidates)
                 .order_by(candidates.c.score.desc(), candidates.c.id.desc())
                 .limit(SUGGESTION_POOL)
+                .subquery()
             )
+            return _messages_of(pool, pool.c.score)
 
-        rows = await _recent_first(session, closest, SUGGESTION_POOL)
-        rows.sort(key=lambda row: row.accepted_answer_id is None)  # stable: answered first
-        ids = [row.id for row in rows[:limit]]
-        return await _results(session, ids, terms, networks)
+        pool = await _recent_first(session, closest, SUGGESTION_POOL)
+        pool.sort(key=lambda message: message.accepted_answer_id is None)  # stable: answered first
+        return await _results(session, pool[:limit], terms, networks)
 
 
 async def list_posts(

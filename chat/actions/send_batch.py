@@ -41,7 +41,7 @@ from chat.models import (
     User,
     utcnow,
 )
-from chat.search_index import index_rows_sync
+from chat.search_index import index_rows
 
 MESSAGE_CREATED = "message.created"
 MENTION_NOTIFICATION = "mention"
@@ -326,7 +326,7 @@ def _store(
         )
         outcomes[a.index] = Stored(payload, frame, notifications.get(a.index, []), a.unnotified)
     connection.execute(_INSERT_EVENTS, events)
-    index_rows_sync(connection, messages)
+    index_rows(connection, messages)
 
 
 def _allocate_seqs(connection: Connection, accepted: list[_Accepted]) -> None:

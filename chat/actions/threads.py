@@ -22,6 +22,7 @@ from chat.models import (
     User,
     utcnow,
 )
+from chat.search_index import reindex_answered
 
 QUESTION_ANSWERED = "question.answered"
 MAX_REPLIES = 500
@@ -92,7 +93,9 @@ async def _may_accept(session: Any, user: User, question: Message) -> bool:
 async def accept_answer(
     services: Services, user: User, question_id: int, answer_id: int | None
 ) -> dict[str, Any]:
-    """Mark a reply as the question's answer (or, with None, unmark it): a new network event."""
+    """Mark a reply as the question's answer, or with None unmark it (the question is open
+    again): a `question.answered` event with the network's next seq, carrying the question as
+    it is now. Asking for what is so already changes nothing: no event, and ``seq`` is None."""
     async with services.db.write() as session:
         question, network = await _readable_root(session, user, question_id)
         if question.kind != QUESTION:
@@ -103,11 +106,15 @@ async def accept_answer(
             answer = await session.get(Message, answer_id)
             if answer is None or answer.thread_root_id != question.id or answer.deleted_at:
                 raise ActionError("not_a_reply", "The answer must be a reply to the question.")
+        if question.accepted_answer_id == answer_id:
+            [unchanged] = await message_dicts(session, [question])
+            return {"seq": None, "message": unchanged}
         seq = await next_seq(session, network.id)  # type: ignore[arg-type]
         await session.execute(
             update(Message).where(Message.id == question.id).values(accepted_answer_id=answer_id)
         )
         question.accepted_answer_id = answer_id
+        await reindex_answered(session, [question.id])  # type: ignore[list-item]
         [payload] = await message_dicts(session, [question])
         frame = event_frame(network.id, seq, QUESTION_ANSWERED, payload)  # type: ignore[arg-type]
         session.add(
@@ -122,6 +129,11 @@ async def accept_answer(
         )
     await _publish(services, network_topic(network.id), frame)  # type: ignore[arg-type]
     return {"seq": seq, "message": payload}
+
+
+async def unmark_answer(services: Services, user: User, question_id: int) -> dict[str, Any]:
+    """Take a question's accepted answer away: it is open again, live on every open page."""
+    return await accept_answer(services, user, question_id, None)
 
 
 async def thread_of_permalink(

@@ -1,4 +1,4 @@
-/** Mention notifications anywhere in the app: the unread badge, toasts and browser notifications. */
+/** Mention and reply notifications anywhere in the app: the unread badge, toasts, browser notifications. */
 
 import { lang, user } from './config.js';
 import { t } from './i18n.js';
@@ -105,7 +105,27 @@ export function showToast({ title, text, href, linkText, key }) {
 
   region.append(toast);
   while (region.children.length > MAX_TOASTS) region.firstElementChild.remove();
+  keepToastsClearOfThread();
   return toast;
+}
+
+function overlap(a, b) {
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}
+
+/**
+ * Toasts never cover the reply box of an open thread. app.css places them clear of it; where
+ * the screen is too small for all of them, the oldest go (they stay in the mentions inbox).
+ */
+export function keepToastsClearOfThread() {
+  const region = document.getElementById('toast-region');
+  const panel = document.getElementById('thread-panel');
+  const form = document.getElementById('thread-form');
+  if (!region || !panel || panel.hidden || !form || form.hidden) return;
+  const replyBox = form.getBoundingClientRect();
+  while (region.children.length > 1 && overlap(region.getBoundingClientRect(), replyBox)) {
+    region.firstElementChild.remove();
+  }
 }
 
 export function dismissToast(toast) {
@@ -125,8 +145,16 @@ function inViewingRoom(notification) {
   );
 }
 
+/** True when the message is in the thread the user has open: the panel shows it already. */
+function inOpenThread(notification) {
+  const panel = document.getElementById('thread-panel');
+  const message = notification.message;
+  if (document.hidden || !panel || panel.hidden || !message) return false;
+  return panel.dataset.rootId === String(message.thread_root_id ?? message.id);
+}
+
 function showMentionToast(notification) {
-  if (inViewingRoom(notification)) return;
+  if (inViewingRoom(notification) || inOpenThread(notification)) return;
   showToast({
     key: `mention-${notification.id}`,
     title: mentionTitle(notification),

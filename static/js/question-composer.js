@@ -66,16 +66,20 @@ export class TypedPostChooser {
     for (const result of found) {
       const item = document.createElement('li');
       item.className = 'similar-question';
+      item.dataset.answered = String(result.answered);
       const link = document.createElement('a');
+      link.className = 'utrecht-link similar-question__link';
       link.href = result.message.permalink;
       link.textContent = result.message.body.split('\n')[0].slice(0, 200);
-      item.append(link);
+      // The same state label as on the question itself, then where it was asked.
       const detail = document.createElement('span');
       detail.className = 'similar-question__detail';
-      const state = result.answered ? t('question_answered') : t('question_open');
-      detail.textContent = ` — ${result.network.name}, ${state}`;
-      item.dataset.answered = String(result.answered);
-      item.append(detail);
+      const state = document.createElement('span');
+      state.className = 'post__state';
+      state.dataset.answered = String(result.answered);
+      state.textContent = t(result.answered ? 'question_answered' : 'question_open');
+      detail.append(state, ' ', t('similar_in_network', { network: result.network.name }));
+      item.append(link, detail);
       this.list.append(item);
     }
     this.region.hidden = found.length === 0;

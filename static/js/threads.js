@@ -1,7 +1,7 @@
 /**
  * The thread beside the network: its first message, the replies (live), following, replying and
- * marking the accepted answer. Replies arrive as network events like any message; the room does
- * not list them, this panel does, and the first message in the room shows the count.
+ * marking (or unmarking) the accepted answer. Replies arrive as network events like any message;
+ * the room does not list them, this panel does, and the first message in the room shows the count.
  */
 
 import { api, describeError } from './api.js';
@@ -9,6 +9,7 @@ import { socket } from './app.js';
 import { user } from './config.js';
 import { t } from './i18n.js';
 import { messageArticle } from './message-view.js';
+import { keepToastsClearOfThread } from './notifications.js';
 import { redecoratePost, threadSummary } from './posts.js';
 import { newClientId } from './socket.js';
 
@@ -19,6 +20,7 @@ export class ThreadPanel {
     this.network = network;
     this.announce = announce;
     this.panel = byId('thread-panel');
+    this.body = byId('thread-body');
     this.rootBox = byId('thread-root');
     this.replies = byId('thread-replies');
     this.followButton = byId('thread-follow');
@@ -44,8 +46,10 @@ export class ThreadPanel {
       }
     });
     this.replies.addEventListener('click', (event) => {
-      const button = event.target.closest('[data-accept]');
-      if (button) this.accept(Number(button.dataset.accept));
+      const accept = event.target.closest('[data-accept]');
+      if (accept) this.accept(Number(accept.dataset.accept));
+      const unmark = event.target.closest('[data-unmark]');
+      if (unmark) this.unmark(Number(unmark.dataset.unmark));
     });
     document.addEventListener('click', (event) => {
       const button = event.target.closest('[data-open-thread]');
@@ -69,16 +73,42 @@ export class ThreadPanel {
       return;
     }
     this.render();
-    this.panel.hidden = false;
-    document.getElementById('room')?.classList.add('room--with-thread');
+    this.body.scrollTop = 0;
+    this.showPanel(messageId);
     byId('thread-title').focus();
   }
 
   close() {
     this.thread = null;
-    this.panel.hidden = true;
-    document.getElementById('room')?.classList.remove('room--with-thread');
+    this.showPanel(null);
     this.opener?.focus();
+  }
+
+  /** Which thread is open, for the page: notifications.js shows no toast for what it shows. */
+  showPanel(rootId) {
+    this.panel.hidden = rootId === null;
+    if (rootId === null) delete this.panel.dataset.rootId;
+    else this.panel.dataset.rootId = String(rootId);
+    // The room and the toasts make room for the panel (app.css) while it is open.
+    document.body.classList.toggle('has-thread-panel', rootId !== null);
+    if (rootId !== null) keepToastsClearOfThread();
+  }
+
+  /** Near the newest reply (or after replying): stay there as replies arrive. */
+  atNewest() {
+    return this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < 80;
+  }
+
+  /** The reply whose accept or unmark button has focus: it gets the focus back after a render. */
+  focusedReply() {
+    const control = document.activeElement?.closest?.('[data-accept], [data-unmark]');
+    if (!control || !this.replies.contains(control)) return null;
+    return Number(control.dataset.accept ?? control.dataset.unmark);
+  }
+
+  focusReplyControl(replyId) {
+    const article = byId(`thread-reply-${replyId}`);
+    (article?.querySelector('[data-accept], [data-unmark]') ?? article)?.focus();
   }
 
   render() {
@@ -108,6 +138,14 @@ export class ThreadPanel {
         label.className = 'post__accepted';
         label.textContent = t('accepted_answer');
         article.append(label);
+        if (this.thread.can_accept) {
+          const button = document.createElement('button');
+          button.type = 'button';
+          button.className = 'utrecht-button utrecht-button--secondary-action post__unmark';
+          button.dataset.unmark = String(reply.id);
+          button.textContent = t('unmark_answer');
+          article.append(button);
+        }
       } else if (this.thread.can_accept) {
         const button = document.createElement('button');
         button.type = 'button';
@@ -160,24 +198,36 @@ export class ThreadPanel {
   }
 
   async accept(answerId) {
+    await this.changeAnswer(answerId, { method: 'POST', body: { answer_id: answerId } }, 'answer_accepted');
+  }
+
+  /** Take the accepted answer away: the question is open again, here and on every open page. */
+  async unmark(answerId) {
+    await this.changeAnswer(answerId, { method: 'DELETE' }, 'answer_unmarked');
+  }
+
+  async changeAnswer(replyId, request, announcement) {
     try {
-      const result = await api(`/api/messages/${this.thread.root.id}/accept`, {
-        method: 'POST',
-        body: { answer_id: answerId },
-      });
+      const result = await api(`/api/messages/${this.thread.root.id}/accept`, request);
       this.applyAnswered(result.message);
-      this.announce?.(t('answer_accepted'));
+      // The pressed button is replaced: focus goes to the one that undoes it.
+      this.focusReplyControl(replyId);
+      this.status.textContent = '';
+      this.announce?.(t(announcement));
     } catch (error) {
       this.status.textContent = describeError(error);
     }
   }
 
+  /** A question's accepted answer was marked, changed or taken away (here or live). */
   applyAnswered(question) {
     const article = this.rootArticle(question.id);
     if (article) redecoratePost(article, question);
     if (this.thread?.root.id === question.id) {
+      const focused = this.focusedReply();
       this.thread.root = question;
       this.render();
+      if (focused !== null) this.focusReplyControl(focused);
     }
   }
 
@@ -200,8 +250,10 @@ export class ThreadPanel {
       );
     }
     if (this.thread?.root.id === rootId) {
+      const stick = frame.message.author?.id === user.id || this.atNewest();
       this.thread.replies.push(frame.message);
       this.appendReply(frame.message);
+      if (stick) this.body.scrollTop = this.body.scrollHeight;
     }
   }
 }

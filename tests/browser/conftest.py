@@ -7,6 +7,8 @@ web client, not the storage stack, so they run on SQLite with the in-process bro
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -90,7 +92,8 @@ MakeUser = Callable[..., BrowserUser]
 
 @pytest.fixture
 def make_user(browser: Browser, live_server: LiveServer) -> Iterator[MakeUser]:
-    """Register a user through /register in a fresh browser context: ``make_user("anna")``."""
+    """Register a user through /register in a fresh browser context: ``make_user("anna")``;
+    ``admin=True`` makes an administrator with `bwt create-user --admin` and logs them in."""
     made: list[BrowserUser] = []
 
     def make(
@@ -98,6 +101,7 @@ def make_user(browser: Browser, live_server: LiveServer) -> Iterator[MakeUser]:
         display_name: str | None = None,
         organisation: str = "Gemeente Utrecht",
         viewport: dict[str, int] | None = None,
+        admin: bool = False,
     ) -> BrowserUser:
         username = f"{name}-{uuid.uuid4().hex[:6]}"
         display_name = display_name or name.title()
@@ -107,6 +111,23 @@ def make_user(browser: Browser, live_server: LiveServer) -> Iterator[MakeUser]:
         page = context.new_page()
         user = BrowserUser(username, display_name, context, page, live_server.url, [])
         page.on("pageerror", lambda error: user.errors.append(str(error)))
+        made.append(user)
+        if admin:
+            # Administrators are made on the command line (README), then log in.
+            subprocess.run(
+                [sys.executable, "-m", "chat", "create-user", "--admin",
+                 "--username", username, "--display-name", display_name,
+                 "--email", f"{username}@example.nl", "--password", PASSWORD,
+                 "--organisation", organisation, "--organisation-type", "gemeente"],
+                cwd=live_server.workdir, env=live_server.environment(), check=True,
+                capture_output=True,
+            )  # fmt: skip
+            page.goto(live_server.url + "/login")
+            page.fill("#login", username)
+            page.fill("#password", PASSWORD)
+            page.click("form[action='/login'] button[type=submit]")
+            expect(page.locator("#network-list")).to_be_visible()
+            return user
         page.goto(live_server.url + "/register")
         page.fill("#display_name", display_name)
         page.fill("#username", username)
@@ -117,7 +138,6 @@ def make_user(browser: Browser, live_server: LiveServer) -> Iterator[MakeUser]:
         page.select_option("#organisation_type", "gemeente")
         page.click("form[action='/register'] button[type=submit]")
         expect(page.locator("#network-list")).to_be_visible()
-        made.append(user)
         return user
 
     yield make

@@ -1,13 +1,15 @@
-"""Mentioning a colleague: the autocomplete in the composer, the live message, toast and badge."""
+"""Mentioning a colleague: the autocomplete in the composer, the live message, toast and badge;
+reply toasts beside an open thread."""
 
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
-from tests.browser.conftest import MakeUser
+from tests.browser.conftest import BrowserUser, MakeUser
 
 pytestmark = pytest.mark.browser
 
@@ -131,3 +133,64 @@ def test_interface_switches_to_english(make_user: MakeUser) -> None:
     # The choice is kept in a cookie.
     page.goto(anna.base_url + "/")
     expect(page.locator("h1")).to_have_text("Networks")
+
+
+def test_reply_toasts_spare_the_open_thread_and_its_reply_box(make_user: MakeUser) -> None:
+    anna = make_user("anna", "Anna de Vries")
+    piet = make_user("piet", "Piet Jansen")
+    anna.join("woonoverlast")
+    piet.join("woonoverlast")
+    networks = anna.context.request.get("/api/networks").json()
+    network = next(n["id"] for n in networks if n["slug"] == "woonoverlast")
+
+    def post(user: BrowserUser, body: str, **fields: object) -> dict:
+        sent = user.context.request.post(
+            f"/api/networks/{network}/messages",
+            data={"client_id": uuid.uuid4().hex, "body": body, **fields},
+        )
+        assert sent.ok, sent.text()
+        return sent.json()["message"]
+
+    # Anna asked two questions, so she follows both threads; she has the first one open.
+    open_question = post(anna, "Wie kent een goede aanpak voor hennepteelt?", kind="question")
+    other_question = post(anna, "En voor drugsopslag in een woning?", kind="question")
+    page = anna.open("/n/woonoverlast")
+    anna.wait_connected()
+    page.locator(f'[data-open-thread="{open_question["id"]}"]').click()
+    reply_box = page.locator("#thread-form")
+    expect(reply_box).to_be_visible()
+    assert not overlap(page.locator("#room"), page.locator("#thread-panel")), "room under panel"
+
+    # Replies in the open thread show in the panel, and no toast repeats them (nor a mention).
+    in_open_thread = {"thread_root_id": open_question["id"]}
+    post(piet, "Sluiting op grond van artikel 13b Opiumwet.", **in_open_thread)
+    post(piet, f"@{anna.username} zie ook de Damoclesbeleidsregel.", **in_open_thread)
+    expect(page.locator("#thread-replies article")).to_have_count(2)
+    # A reply in the other thread does toast; it came after those two, so they had their turn.
+    post(piet, "Ook daar: 13b Opiumwet.", thread_root_id=other_question["id"])
+    toasts = page.locator("#toast-region .toast")
+    expect(toasts).to_have_count(1)
+    expect(toasts).to_contain_text("Ook daar")
+    expect(page.locator("#mention-badge")).to_have_text("3")
+    assert not overlap(toasts.first, reply_box)
+
+    # On a phone the panel fills the screen: toasts stay off its reply box there too.
+    page.set_viewport_size({"width": 360, "height": 640})
+    for number in range(4):
+        text = f"Aanvulling {number} op de andere draad, over de Opiumwet en de burgemeester."
+        post(piet, text, thread_root_id=other_question["id"])
+    expect(toasts.last).to_contain_text("Aanvulling 3")
+    expect(reply_box).to_be_in_viewport()
+    for index in range(toasts.count()):
+        assert not overlap(toasts.nth(index), reply_box), f"toast {index} covers the reply box"
+
+
+def overlap(first: Locator, second: Locator) -> bool:
+    a, b = first.bounding_box(), second.bounding_box()
+    assert a and b
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )

@@ -53,7 +53,7 @@ async def test_prefixes_keep_deployments_apart(redis_url: str, prefix: str) -> N
         # Both PUBLISHes share no connection, so give the foreign one time to arrive first.
         await asyncio.sleep(0.1)
         assert await next_event(on_one) == ("network:1", "ours")
-        assert on_one._inbox.empty()
+        assert on_one.queued == 0
 
 
 async def test_backend_subscribes_once_and_unsubscribes_after_the_last(
