@@ -51,6 +51,10 @@ class Settings(BaseSettings):
         default=131072,
         description="kernel send buffer of each connection (0: the kernel's own autotuning)",
     )
+    gc_thresholds: str = Field(
+        default="50000,50,1000",
+        description="Python garbage-collector thresholds set after start ('' keeps Python's)",
+    )
     frame_rate: float = Field(default=20.0, description="frames per second a socket may send")
     frame_burst: int = Field(default=60, description="frames a socket may send in one burst")
     migrate_on_start: bool = Field(
