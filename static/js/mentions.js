@@ -48,7 +48,9 @@ function mentionItem(notification) {
     textSpan('message__author', message.author?.display_name ?? '?'),
   );
   if (message.author?.organisation?.name) meta.append(textSpan('message__org', message.author.organisation.name));
-  meta.append(textSpan('mention-item__network', t('mention_in_network', { network: notification.network?.name ?? '?' })));
+  // The inbox holds replies in followed threads too: say which of the two each item is.
+  const where = notification.kind === 'reply' ? 'reply_in_network' : 'mention_in_network';
+  meta.append(textSpan('mention-item__network', t(where, { network: notification.network?.name ?? '?' })));
   meta.append(timeElement(message.created_at ?? notification.created_at));
 
   const body = document.createElement('div');

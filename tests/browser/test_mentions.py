@@ -184,6 +184,14 @@ def test_reply_toasts_spare_the_open_thread_and_its_reply_box(make_user: MakeUse
     for index in range(toasts.count()):
         assert not overlap(toasts.nth(index), reply_box), f"toast {index} covers the reply box"
 
+    # The inbox says which items are replies in a followed thread and which mention her.
+    inbox = anna.open("/mentions")
+    items = inbox.locator("#mention-list .mention-item")
+    expect(items.filter(has_text="Ook daar")).to_contain_text("reageerde in een draad die je volgt")
+    expect(items.filter(has_text="Damoclesbeleidsregel").first).to_be_visible()
+    damocles = items.filter(has_text="Damoclesbeleidsregel").all_inner_texts()
+    assert any("reageerde in een draad" not in text for text in damocles), damocles
+
 
 def overlap(first: Locator, second: Locator) -> bool:
     a, b = first.bounding_box(), second.bounding_box()
