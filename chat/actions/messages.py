@@ -307,16 +307,15 @@ async def message_dicts(
             )
         )
 
-    def plain(m: Any) -> dict[str, Any]:
-        return message_dict(m, slugs[m.network_id], authors[m.author_id], mentions.get(m.id, []))
+    def as_dict(m: Any, **links: Any) -> dict[str, Any]:
+        return message_dict(
+            m, slugs[m.network_id], authors[m.author_id], mentions.get(m.id, []), **links
+        )
 
-    linked = {m.id: plain(m) for m in linked_messages}
+    linked = {m.id: as_dict(m) for m in linked_messages}
     return [
-        message_dict(
+        as_dict(
             m,
-            slugs[m.network_id],
-            authors[m.author_id],
-            mentions.get(m.id, []),
             last_reply=reply_summary(linked[m.last_reply_id])
             if m.last_reply_id in linked
             else None,
