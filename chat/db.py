@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -36,10 +37,12 @@ class Database:
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, object] = {}
         if not self.is_sqlite:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            kwargs.update(pool_size=10, max_overflow=20)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            _ping_when_idle(self.engine.sync_engine)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         # Reads on PostgreSQL run without BEGIN and ROLLBACK: two round trips fewer per read.
         # Under READ COMMITTED each statement took its own snapshot inside the transaction
@@ -120,6 +123,35 @@ class Database:
                 self._sync_engine = None
             writer.shutdown()
         await self.engine.dispose()
+
+
+#: A pooled PostgreSQL connection that lay unused this long is pinged before it is handed out.
+PING_AFTER_IDLE_S = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only if it lay idle, instead of on every checkout.
+
+    ``pool_pre_ping`` costs three round trips per checkout with asyncpg outside autocommit
+    (BEGIN, ping, ROLLBACK): on a history page that was six of its nine round trips. A
+    connection in steady use has just proved itself; one that lay idle (PostgreSQL restarted,
+    a firewall dropped it) is pinged and, if dead, replaced, with every older pooled
+    connection, as ``pool_pre_ping`` does. A connection that dies while in use fails its
+    request once; SQLAlchemy then invalidates the pool, so the next requests reconnect.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _mark_idle(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return  # new, or in use a moment ago
+        if not dialect._do_ping_w_event(dbapi_connection):
+            raise exc.InvalidatePoolError()
 
 
 #: SQLite reads up to this much of the database file through a memory map instead of one read()
