@@ -28,7 +28,8 @@ class HandshakeFailed(Exception):
 
 
 class WSClient(asyncio.Protocol):
-    """One socket. ``on_text(payload: bytes)`` is called for every complete text message."""
+    """One socket. ``on_text(payload: bytes)`` is called for every frame (line) of every text
+    message."""
 
     def __init__(self, on_text: Callable[[bytes], None], on_close: Callable[[int], None]) -> None:
         self.on_text = on_text
@@ -119,7 +120,9 @@ class WSClient(asyncio.Protocol):
                 self.fragments = []
             if self.fragment_compressed and self.inflater is not None:
                 payload = self.inflater.decompress(payload + b"\x00\x00\xff\xff")
-            self.on_text(payload)
+            # BWT Chat sends a burst as one message, a frame per line (docs/protocol.md).
+            for frame in payload.split(b"\n"):
+                self.on_text(frame)
         elif opcode == OP_PING:
             self.write_frame(OP_PONG, payload)
         elif opcode == OP_CLOSE:

@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 
 #: sends of one socket waiting for their group commit at once; the socket reads on meanwhile.
 SENDS_IN_FLIGHT = 8
+#: A burst of frames for one socket leaves in WebSocket messages of up to this many characters,
+#: one frame per line (docs/protocol.md): one write to the kernel instead of one per frame.
+#: A larger single frame leaves on its own.
+MAX_MESSAGE_CHARS = 65536
 
 
 @lru_cache(maxsize=4096)
@@ -150,6 +154,9 @@ class Connection:
         self.stalled = False
         self.send_slots = asyncio.Semaphore(SENDS_IN_FLIGHT)
         self.sends: set[asyncio.Task[None]] = set()
+        #: while the writer forwards a burst: its frames, to leave together (see send_now).
+        self.outbox: list[str] | None = None
+        self.outbox_chars = 0
 
     async def send(self, text: str) -> None:
         """Send one frame within the send timeout (replies, backlogs: the less frequent frames)."""
@@ -158,7 +165,29 @@ class Connection:
             await self.send_now(text)
 
     async def send_now(self, text: str) -> None:
-        """Send one frame straight to the server; the caller holds the lock and a deadline."""
+        """Send one frame; the caller holds the lock and a deadline.
+
+        While the writer forwards a burst, frames collect in the outbox and leave together, one
+        per line of a WebSocket message: a write to the kernel per frame was the largest single
+        cost of fanning out (docs/performance.md). Everything that sends holds the lock, so no
+        other frame can come between them.
+        """
+        if self.outbox is None:
+            await self.write_message(text)
+            return
+        if self.outbox and self.outbox_chars + len(text) >= MAX_MESSAGE_CHARS:
+            await self.flush_outbox()
+        self.outbox.append(text)
+        self.outbox_chars += len(text) + 1
+
+    async def flush_outbox(self) -> None:
+        if self.outbox:
+            message = "\n".join(self.outbox)
+            self.outbox.clear()
+            self.outbox_chars = 0
+            await self.write_message(message)
+
+    async def write_message(self, text: str) -> None:
         try:
             await self.transport_send({"type": "websocket.send", "text": text})
         except OSError:
@@ -217,11 +246,16 @@ class Connection:
                 async with self.lock:
                     # The watchdog (not a timer per burst) cuts this off if it takes too long.
                     self.writing_since = loop.time()
-                    await self.forward(topic, frame)
-                    # Events that queued while this one was written go out now, under the same
-                    # lock: one wake-up of this task per burst instead of one per event.
-                    while (ready := self.subscriber.get_nowait()) is not None:
-                        await self.forward(*ready)
+                    self.outbox = []
+                    try:
+                        await self.forward(topic, frame)
+                        # Events that queued meanwhile go out now, under the same lock: one
+                        # wake-up of this task, and one write, per burst instead of per event.
+                        while (ready := self.subscriber.get_nowait()) is not None:
+                            await self.forward(*ready)
+                        await self.flush_outbox()
+                    finally:
+                        self.outbox = None
                     self.writing_since = None
         except asyncio.CancelledError:
             if not self.stalled:
@@ -278,6 +312,7 @@ class Connection:
             await self.send_now(frame)
         elif kind == "session_ended":
             await self.send_now(frame)
+            await self.flush_outbox()
             raise SessionEnded
 
     # -- from the client ----------------------------------------------------------------------

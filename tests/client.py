@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 import uuid
+from collections import deque
 from typing import Any
 
 import httpx
@@ -18,12 +19,20 @@ class Socket:
     def __init__(self, connection: ClientConnection) -> None:
         self.connection = connection
         self.seen: list[dict[str, Any]] = []
+        self.unread: deque[dict[str, Any]] = deque()
+        #: WebSocket messages received: a burst of frames may arrive as one.
+        self.messages = 0
 
     async def send(self, frame: dict[str, Any] | str) -> None:
         await self.connection.send(frame if isinstance(frame, str) else json.dumps(frame))
 
     async def receive(self, timeout: float = 5.0) -> dict[str, Any]:
-        frame = json.loads(await asyncio.wait_for(self.connection.recv(), timeout))
+        """The next frame. A WebSocket message from the server holds one frame per line."""
+        if not self.unread:
+            message = await asyncio.wait_for(self.connection.recv(), timeout)
+            self.messages += 1
+            self.unread.extend(json.loads(line) for line in message.split("\n"))
+        frame = self.unread.popleft()
         self.seen.append(frame)
         return frame
 

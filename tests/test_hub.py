@@ -80,6 +80,26 @@ async def test_sends_in_flight_on_one_socket_keep_their_order(users) -> None:
     assert [m["client_id"] for m in await history(anna, network)] == stored
 
 
+async def test_a_burst_arrives_in_order_in_fewer_websocket_messages(users) -> None:
+    anna, bram = await users("anna"), await users("bram")
+    network = await anna.join("asbest")
+    await bram.join("asbest")
+    bram_socket = await bram.connect()
+    await bram_socket.subscribe(network)
+    anna_socket = await anna.connect()
+    # Sends in flight together are stored in one batch and published together: Bram's socket
+    # gets them as a burst, several frames to a message, one per line.
+    for i in range(40):
+        await anna_socket.send(
+            {"type": "send", "network_id": network, "client_id": f"burst-{i:04d}", "body": f"{i}"}
+        )
+    messages_before = bram_socket.messages
+    events = [await bram_socket.expect("event") for _ in range(40)]
+    assert [e["message"]["body"] for e in events] == [str(i) for i in range(40)]
+    assert [e["seq"] for e in events] == list(range(1, 41))
+    assert bram_socket.messages - messages_before < 40
+
+
 async def test_reconnect_with_last_seq_gets_exactly_the_missed_messages(users) -> None:
     anna, bram = await users("anna"), await users("bram")
     network = await anna.join("recreatieparken")

@@ -162,7 +162,9 @@ export class ChatSocket extends EventTarget {
     this.ws = ws;
     this.welcomed = false;
     ws.addEventListener('message', (event) => {
-      if (this.ws === ws) this.handleFrame(event.data);
+      if (this.ws !== ws) return;
+      // A burst of frames arrives as one message, one frame per line (docs/protocol.md).
+      for (const line of event.data.split('\n')) this.handleFrame(line);
     });
     ws.addEventListener('close', (event) => {
       if (this.ws === ws) this.handleClose(event.code, event.reason);
