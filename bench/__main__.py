@@ -15,6 +15,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,19 @@ RATIOS = [
     ("postgres-redis/one-node at {m}xmax", "one-node-postgres-redis/{m}xmax", "one-node/{m}xmax",
      "deliveries_per_s"),
 ]  # fmt: skip
+
+
+def python_speed_ms() -> float:
+    """Milliseconds for a fixed pure-Python loop, best of three: how fast this machine ran
+    Python when the benchmark started. Shared machines vary; compare runs only at a like speed."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for number in range(2_000_000):
+            total += number
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
 
 
 def emit(line: dict[str, Any]) -> None:
@@ -102,6 +116,7 @@ async def main() -> int:
             "server_cpus": arguments.server_cpus,
             "load_cpus": arguments.load_cpus,
             "sizes": vars(sizes),
+            "python_loop_ms": python_speed_ms(),
         }
     )
 

@@ -4,7 +4,10 @@ It answers the same frames as BWT Chat (``welcome``, ``subscribe`` → ``subscri
 an ``event`` of the same shape and size to every subscriber, then ``ack``) so the load generator
 drives both the same way. Whatever BWT Chat does beyond this is its own cost.
 
-    python -m bench.ceiling --port 9100
+Over HTTP it answers every GET with the bytes of ``--page`` (a history page the real server
+served): the floor under BWT Chat's history requests.
+
+    python -m bench.ceiling --port 9100 [--page page.json]
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import uvicorn
 
 subscribers: set[Any] = set()
 seq = 0
+#: what every HTTP GET answers (--page); None: 404
+page: bytes | None = None
 
 
 def dumps(value: Any) -> str:
@@ -35,8 +40,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     if scope["type"] != "websocket":
-        await send({"type": "http.response.start", "status": 404, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
+        status = 404 if page is None else 200
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": page or b""})
         return
     await receive()  # websocket.connect
     await send({"type": "websocket.accept"})
@@ -102,5 +109,9 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--page", help="a file whose bytes every HTTP GET answers")
     arguments = parser.parse_args()
+    if arguments.page:
+        with open(arguments.page, "rb") as file:
+            page = file.read()
     uvicorn.run(app, host="127.0.0.1", port=arguments.port, log_level="warning", ws_max_size=65536)

@@ -184,11 +184,12 @@ def chat_server(
     return Server(command, env, port, database.workdir / "server")
 
 
-def ceiling_server(pinning: Pinning, workdir: Path) -> Server:
+def ceiling_server(pinning: Pinning, workdir: Path, *, page: Path | None = None) -> Server:
     port = free_port()
     command = [*pinning.prefix(pinning.server), sys.executable, "-m", "bench.ceiling"]
+    command += ["--port", str(port)] + (["--page", str(page)] if page else [])
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    return Server([*command, "--port", str(port)], env, port, workdir / "ceiling")
+    return Server(command, env, port, workdir / "ceiling")
 
 
 def percentile(histogram: dict[int, int], fraction: float) -> float:

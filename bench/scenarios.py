@@ -279,8 +279,35 @@ async def idle(ctx: Context) -> list[Figures]:
     ]
 
 
+async def _time_gets(
+    http: httpx.AsyncClient, path: str, params: dict[str, int], samples: int
+) -> tuple[list[float], bytes]:
+    """``samples`` sequential GETs after 10 to warm caches: their times (ms, sorted) and the
+    last body."""
+    for _ in range(10):
+        (await http.get(path, params=params)).raise_for_status()
+    timings = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        response = await http.get(path, params=params)
+        timings.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    timings.sort()
+    return timings, response.content
+
+
+def _percentiles(timings: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(statistics.median(timings), 2),
+        "p95_ms": round(timings[int(0.95 * len(timings)) - 1], 2),
+        "max_ms": round(timings[-1], 2),
+    }
+
+
 async def history(ctx: Context) -> list[Figures]:
-    """Pages of 50 through the HTTP API at the newest end, the middle and the oldest end."""
+    """Pages of 50 through the HTTP API at the newest end, the middle and the oldest end; then
+    a bare uvicorn answering the newest page's bytes, timed by the same client in the same run:
+    the floor under any history request on this machine."""
     s = ctx.sizes
     results = []
     for kind in ("sqlite", "postgres"):
@@ -293,35 +320,30 @@ async def history(ctx: Context) -> list[Figures]:
             cookie = cookies_for(database, secret)[0]
             positions = {"newest": None, "middle": total // 2, "oldest": 51}
             figures = []
+            newest_page = b""
             async with httpx.AsyncClient(base_url=server.url, headers={"Cookie": cookie}) as http:
                 for name, before in positions.items():
                     params = {"limit": 50}
                     if before is not None:
                         params["before_seq"] = before
                     path = f"/api/networks/{database.network_id}/messages"
-                    for _ in range(10):  # warm caches
-                        (await http.get(path, params=params)).raise_for_status()
-                    timings = []
-                    for _ in range(s.history_samples):
-                        started = time.perf_counter()
-                        response = await http.get(path, params=params)
-                        timings.append((time.perf_counter() - started) * 1000)
-                        response.raise_for_status()
-                        assert len(response.json()["messages"]) == 50
-                    timings.sort()
+                    timings, body = await _time_gets(http, path, params, s.history_samples)
+                    assert len(httpx.Response(200, content=body).json()["messages"]) == 50
+                    newest_page = newest_page or body
                     figures.append(
                         {
                             "scenario": f"history/{kind}/{name}",  # noqa: B023
                             "messages": total,
-                            "p50_ms": round(statistics.median(timings), 2),
-                            "p95_ms": round(timings[int(0.95 * len(timings)) - 1], 2),
-                            "max_ms": round(timings[-1], 2),
+                            **_percentiles(timings),
                             "lost": 0,
                             "duplicates": 0,
                             "out_of_order": 0,
                             "server_rss_kb": server.rss_kb(),
                         }
                     )
+            floor = await _history_ceiling(ctx, newest_page)
+            for line in figures:
+                line["ceiling_p50_ms"], line["ceiling_p95_ms"] = floor["p50_ms"], floor["p95_ms"]
             return figures
 
         database = await BenchDatabase.create(kind, ctx.workdir)
@@ -341,6 +363,18 @@ async def history(ctx: Context) -> list[Figures]:
         finally:
             await database.drop()
     return results
+
+
+async def _history_ceiling(ctx: Context, page: bytes) -> dict[str, float]:
+    page_file = ctx.workdir / "history-page.json"
+    page_file.write_bytes(page)  # noqa: ASYNC240 - once per run
+    server = await ceiling_server(ctx.pinning, ctx.workdir, page=page_file).start(health=None)
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            timings, _ = await _time_gets(http, "/page", {}, ctx.sizes.history_samples)
+    finally:
+        await server.stop()
+    return _percentiles(timings)
 
 
 async def reconnect_storm(ctx: Context) -> list[Figures]:
