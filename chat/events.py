@@ -25,11 +25,20 @@ def iso(moment: datetime) -> str:
 
 
 def author_dict(user: User, organisation: Organisation) -> dict[str, Any]:
+    return author_fields(
+        user.id, user.username, user.display_name, organisation.name, organisation.type
+    )
+
+
+def author_fields(
+    user_id: Any, username: str, display_name: str, organisation: str, organisation_type: str
+) -> dict[str, Any]:
+    """The author as clients see it, from plain columns (history rows carry them)."""
     return {
-        "id": user.id,
-        "username": user.username,
-        "display_name": user.display_name,
-        "organisation": {"name": organisation.name, "type": organisation.type},
+        "id": user_id,
+        "username": username,
+        "display_name": display_name,
+        "organisation": {"name": organisation, "type": organisation_type},
     }
 
 

@@ -19,7 +19,7 @@ from chat.actions import Services, posts
 from chat.actions.networks import readable_network
 from chat.actions.send_batch import Author, Duplicate, Outcome, PendingSend, Stored, store_batch
 from chat.errors import ActionError
-from chat.events import message_dict, network_topic, reply_summary, user_topic
+from chat.events import author_fields, message_dict, network_topic, reply_summary, user_topic
 from chat.models import Mention, Message, Network, NetworkEvent, Organisation, User
 from chat.rendering import render_message
 
@@ -260,17 +260,6 @@ def message_rows(*conditions: Any) -> Any:
     )
 
 
-def _author(
-    user_id: int, username: str, display_name: str, organisation: str, organisation_type: str
-) -> dict[str, Any]:
-    return {
-        "id": user_id,
-        "username": username,
-        "display_name": display_name,
-        "organisation": {"name": organisation, "type": organisation_type},
-    }
-
-
 async def message_dicts(
     session: AsyncSession,
     messages: Sequence[Any],
@@ -295,7 +284,7 @@ async def message_dicts(
     everything = [*messages, *linked_messages]
     # Rows from ``message_rows`` carry their author; only ORM objects need them looked up.
     authors = {
-        m.author_id: _author(
+        m.author_id: author_fields(
             m.author_id,
             m.author_username,
             m.author_display_name,
@@ -311,7 +300,7 @@ async def message_dicts(
             .join(Organisation, Organisation.id == User.organisation_id)
             .where(User.id.in_(missing_authors))
         ):
-            authors[row[0]] = _author(*row)
+            authors[row[0]] = author_fields(*row)
     mentions: dict[int, list[str]] = {}
     # A mention is an "@name" in the body (chat.rendering): most pages have none to look up.
     if mentioning := {m.id for m in everything if "@" in m.body}:
