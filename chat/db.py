@@ -18,6 +18,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
+
+#: Threads that run ``Database.read_sync`` on an SQLite file. WAL lets them read while the
+#: writer writes; the sqlite3 driver releases the GIL while SQLite works.
+SQLITE_READER_THREADS = 2
 
 T = TypeVar("T")
 
@@ -61,6 +66,16 @@ class Database:
         # For write_batch on an SQLite file: the sqlite3 driver itself, in one thread of its own.
         self._sync_engine: Engine | None = None
         self._writer: ThreadPoolExecutor | None = None
+        # For read_sync on an SQLite file: the sqlite3 driver in reader threads. The engine
+        # connects only when first used; its pool hands connections between the threads.
+        self._reader_engine: Engine | None = None
+        self._readers: ThreadPoolExecutor | None = None
+        if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
+            self._reader_engine = create_engine(
+                self.url.set(drivername="sqlite+pysqlite"),
+                connect_args={"check_same_thread": False},
+            )
+            event.listen(self._reader_engine, "connect", _sqlite_pragmas)
 
     @asynccontextmanager
     async def read(self, *, in_transaction: bool = False) -> AsyncIterator[AsyncSession]:
@@ -70,6 +85,31 @@ class Database:
         statements after them."""
         async with (self.sessions if in_transaction else self.read_sessions)() as session:
             yield session
+
+    async def read_sync(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` with a synchronous session for reading, in one hop.
+
+        For a hot read of several statements (a history page, the user behind a cookie).
+        Through aiosqlite every statement costs several hops between the event loop and
+        aiosqlite's thread (~200 µs of CPU each here); on an SQLite file ``work`` runs whole in
+        a reader thread on the sqlite3 driver instead. On PostgreSQL it runs through
+        ``run_sync`` on a session outside a transaction, as ``read()`` does. Objects ``work``
+        returns are detached: their attributes are loaded, nothing lazy.
+        """
+        if self._reader_engine is None:
+            async with self.read_sessions() as session:
+                return await session.run_sync(work)
+        if self._readers is None:
+            self._readers = ThreadPoolExecutor(
+                SQLITE_READER_THREADS, thread_name_prefix="bwt-sqlite-reader"
+            )
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._run_in_reader, work)
+
+    def _run_in_reader(self, work: Callable[[Session], T]) -> T:
+        assert self._reader_engine is not None
+        with Session(self._reader_engine, expire_on_commit=False) as session:
+            return work(session)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -122,6 +162,11 @@ class Database:
                 await asyncio.get_running_loop().run_in_executor(writer, self._sync_engine.dispose)
                 self._sync_engine = None
             writer.shutdown()
+        if self._readers is not None:
+            readers, self._readers = self._readers, None
+            readers.shutdown()
+        if self._reader_engine is not None:
+            self._reader_engine.dispose()
         await self.engine.dispose()
 
 

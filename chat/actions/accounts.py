@@ -145,8 +145,8 @@ async def authenticate(db: Database, login: str, password: str) -> User | None:
 
 
 async def get_user(db: Database, user_id: int) -> User | None:
-    async with db.read() as session:
-        return await session.get(User, user_id)
+    """The user behind a session cookie: read on every request, so in one hop (``read_sync``)."""
+    return await db.read_sync(lambda session: session.get(User, user_id))
 
 
 async def signup_domains(session: AsyncSession) -> list[str]:

@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from chat import metrics
 from chat.actions import Services, posts
-from chat.actions.networks import readable_network
+from chat.actions.networks import readable_network, readable_network_sync
 from chat.actions.send_batch import Author, Duplicate, Outcome, PendingSend, Stored, store_batch
 from chat.errors import ActionError
 from chat.events import author_fields, message_dict, network_topic, reply_summary, user_topic
@@ -271,15 +272,24 @@ async def message_dicts(
     mentions: at most three queries, and one more for the newest replies and accepted answers
     of thread roots (unless ``nested`` is false). ``slugs`` (network id to slug), when the
     caller has them, saves one."""
+    return await session.run_sync(message_dicts_sync, messages, nested=nested, slugs=slugs)
+
+
+def message_dicts_sync(
+    session: Session,
+    messages: Sequence[Any],
+    *,
+    nested: bool = True,
+    slugs: dict[int, str] | None = None,
+) -> list[dict[str, Any]]:
+    """``message_dicts`` on a synchronous session, for reads run by ``Database.read_sync``."""
     if not messages:
         return []
     linked_messages: list[Any] = []
     linked_ids = {m.last_reply_id for m in messages} | {m.accepted_answer_id for m in messages}
     linked_ids.discard(None)
     if nested and linked_ids:
-        linked_messages = list(
-            (await session.execute(message_rows(Message.id.in_(linked_ids)))).all()
-        )
+        linked_messages = list(session.execute(message_rows(Message.id.in_(linked_ids))).all())
     # The linked replies' authors and mentions come in the same queries as the messages' own.
     everything = [*messages, *linked_messages]
     # Rows from ``message_rows`` carry their author; only ORM objects need them looked up.
@@ -295,7 +305,7 @@ async def message_dicts(
         if hasattr(m, "author_username")
     }
     if missing_authors := {m.author_id for m in everything} - authors.keys():
-        for row in await session.execute(
+        for row in session.execute(
             select(User.id, User.username, User.display_name, Organisation.name, Organisation.type)
             .join(Organisation, Organisation.id == User.organisation_id)
             .where(User.id.in_(missing_authors))
@@ -304,13 +314,11 @@ async def message_dicts(
     mentions: dict[int, list[str]] = {}
     # A mention is an "@name" in the body (chat.rendering): most pages have none to look up.
     if mentioning := {m.id for m in everything if "@" in m.body}:
-        for message_id, username in (
-            await session.execute(
-                select(Mention.message_id, User.username)
-                .join(User, User.id == Mention.user_id)
-                .where(Mention.message_id.in_(mentioning))
-                .order_by(User.username)
-            )
+        for message_id, username in session.execute(
+            select(Mention.message_id, User.username)
+            .join(User, User.id == Mention.user_id)
+            .where(Mention.message_id.in_(mentioning))
+            .order_by(User.username)
         ).all():
             mentions.setdefault(message_id, []).append(username)
     slugs = dict(slugs or {})
@@ -318,7 +326,7 @@ async def message_dicts(
     if missing:
         slugs.update(
             (network_id, slug)
-            for network_id, slug in await session.execute(
+            for network_id, slug in session.execute(
                 select(Network.id, Network.slug).where(Network.id.in_(missing))
             )
         )
@@ -351,48 +359,65 @@ async def history_page(
     around_seq: int | None = None,
     limit: int = 50,
 ) -> dict[str, Any]:
-    """A page of messages, oldest first, by keyset on seq: new messages never shift a page."""
-    limit = max(1, min(limit, MAX_PAGE))
-    async with services.db.read() as session:
-        network = await readable_network(session, user, network_id)
-        # Thread replies are read with their thread (chat.actions.threads), not in the network.
-        base = message_rows(Message.network_id == network_id, Message.thread_root_id.is_(None))
-        older: list[Any] = []
-        newer: list[Any] = []
-        has_more_before = has_more_after = False
-        if around_seq is not None:
-            half = limit // 2
-            older = await _page(
-                session, base.where(Message.seq <= around_seq), desc=True, n=half + 1
-            )
-            newer = await _page(
-                session, base.where(Message.seq > around_seq), desc=False, n=half + 1
-            )
-            has_more_before, older = len(older) > half, older[:half]
-            has_more_after, newer = len(newer) > limit - half, newer[: limit - half]
-        elif after_seq is not None:
-            newer = await _page(
-                session, base.where(Message.seq > after_seq), desc=False, n=limit + 1
-            )
-            has_more_after, newer = len(newer) > limit, newer[:limit]
-            has_more_before = after_seq > 0
-        else:
-            condition = Message.seq < before_seq if before_seq is not None else true()
-            older = await _page(session, base.where(condition), desc=True, n=limit + 1)
-            has_more_before, older = len(older) > limit, older[:limit]
-            has_more_after = before_seq is not None and before_seq <= network.last_seq
-        messages = list(reversed(older)) + newer
-        return {
-            "messages": await message_dicts(session, messages, slugs={network_id: network.slug}),
-            "has_more_before": has_more_before,
-            "has_more_after": has_more_after,
-            "last_seq": network.last_seq,
-        }
+    """A page of messages, oldest first, by keyset on seq: new messages never shift a page.
+
+    The whole page is one ``read_sync``: the permission check and its four or five queries
+    in one hop to the database (docs/performance.md, history)."""
+    page = partial(
+        _history_page,
+        user_id=user.id,
+        network_id=network_id,
+        before_seq=before_seq,
+        after_seq=after_seq,
+        around_seq=around_seq,
+        limit=max(1, min(limit, MAX_PAGE)),
+    )
+    return await services.db.read_sync(page)
 
 
-async def _page(session: AsyncSession, statement: Any, *, desc: bool, n: int) -> list[Any]:
+def _history_page(
+    session: Session,
+    *,
+    user_id: int | None,
+    network_id: int,
+    before_seq: int | None,
+    after_seq: int | None,
+    around_seq: int | None,
+    limit: int,
+) -> dict[str, Any]:
+    network = readable_network_sync(session, user_id, network_id)
+    # Thread replies are read with their thread (chat.actions.threads), not in the network.
+    base = message_rows(Message.network_id == network_id, Message.thread_root_id.is_(None))
+    older: list[Any] = []
+    newer: list[Any] = []
+    has_more_before = has_more_after = False
+    if around_seq is not None:
+        half = limit // 2
+        older = _page(session, base.where(Message.seq <= around_seq), desc=True, n=half + 1)
+        newer = _page(session, base.where(Message.seq > around_seq), desc=False, n=half + 1)
+        has_more_before, older = len(older) > half, older[:half]
+        has_more_after, newer = len(newer) > limit - half, newer[: limit - half]
+    elif after_seq is not None:
+        newer = _page(session, base.where(Message.seq > after_seq), desc=False, n=limit + 1)
+        has_more_after, newer = len(newer) > limit, newer[:limit]
+        has_more_before = after_seq > 0
+    else:
+        condition = Message.seq < before_seq if before_seq is not None else true()
+        older = _page(session, base.where(condition), desc=True, n=limit + 1)
+        has_more_before, older = len(older) > limit, older[:limit]
+        has_more_after = before_seq is not None and before_seq <= network.last_seq
+    messages = list(reversed(older)) + newer
+    return {
+        "messages": message_dicts_sync(session, messages, slugs={network_id: network.slug}),
+        "has_more_before": has_more_before,
+        "has_more_after": has_more_after,
+        "last_seq": network.last_seq,
+    }
+
+
+def _page(session: Session, statement: Any, *, desc: bool, n: int) -> list[Any]:
     order = Message.seq.desc() if desc else Message.seq.asc()  # type: ignore[attr-defined]
-    return list((await session.execute(statement.order_by(order).limit(n))).all())
+    return list(session.execute(statement.order_by(order).limit(n)).all())
 
 
 async def backlog_frames(

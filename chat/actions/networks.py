@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from chat.actions import Services, accounts
 from chat.db import Database
@@ -43,9 +44,15 @@ async def is_member(session: AsyncSession, network_id: int, user_id: int) -> boo
 
 async def readable_network(session: AsyncSession, user: User, network_id: int) -> Network:
     """The network if this user may read it. A private one a non-member cannot even see exists."""
-    network = await session.get(Network, network_id)
+    return await session.run_sync(readable_network_sync, user.id, network_id)
+
+
+def readable_network_sync(session: Session, user_id: int | None, network_id: int) -> Network:
+    """``readable_network`` for reads that run whole on a synchronous session
+    (``Database.read_sync``); the one place the rule is written."""
+    network = session.get(Network, network_id)
     if network is None or (
-        network.is_private and not await is_member(session, network_id, user.id)  # type: ignore[arg-type]
+        network.is_private and session.get(Membership, (network_id, user_id)) is None
     ):
         raise not_found("network")
     return network
