@@ -17,6 +17,7 @@ COLUMNS = (
 EXTRA = (
     "p95_ms", "rss_kb_per_connection", "rss_before_kb", "storm_caught_up_s", "stall_cut_off",
     "stall_close_codes", "stall_caught_up_s", "closes", "seed_s", "publish_per_s",
+    "ceiling_p50_ms", "ceiling_p95_ms",
 )  # fmt: skip
 
 
