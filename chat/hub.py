@@ -150,6 +150,10 @@ class Connection:
         #: loop time at which the current burst began to be written; None while idle.
         self.writing_since: float | None = None
         self.writer: asyncio.Task[None] | None = None
+        self.writer_error: Exception | None = None
+        #: the writer closed the socket (slow consumer, logged out, gone) and ended the reading.
+        self.ended_by_writer = False
+        self.reading_task: asyncio.Task[Any] | None = None
         self.reading = False
         self.stalled = False
         self.send_slots = asyncio.Semaphore(SENDS_IN_FLIGHT)
@@ -210,45 +214,46 @@ class Connection:
                 }
             )
         )
-        # This task reads; one more writes. Whichever ends first ends the other.
+        # This task reads. A writer task exists only while events wait to go out (most sockets
+        # are idle most of the time); if it has to close the socket, it ends the reading too.
         reading = asyncio.current_task()
         assert reading is not None
-        self.writer = writer = asyncio.create_task(self.write_loop())
+        self.reading_task = reading
         self.reading = True
-
-        def writer_ended(_: object) -> None:
-            if self.reading:
-                reading.cancel()
-
-        writer.add_done_callback(writer_ended)
+        self.subscriber.when_ready(self.start_writer)
         try:
             await self.read_loop()
         except asyncio.CancelledError:
-            if not writer.done() or writer.cancelled():
+            if not self.ended_by_writer:
                 raise  # the server is shutting down, not the writer ending
             reading.uncancel()
         finally:
             self.reading = False
-            writer.cancel()
-            for send in self.sends:
-                send.cancel()
-            await asyncio.gather(writer, *self.sends, return_exceptions=True)
-        if not writer.cancelled():
-            writer.result()  # re-raise what ended the writer, if it failed
+            self.subscriber.when_ready(None)
+            tasks = [*self.sends, *([self.writer] if self.writer is not None else [])]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self.writer_error is not None:
+            raise self.writer_error  # what ended the writer, if it failed
 
     # -- from the broker to the client ---------------------------------------------------------
 
-    async def write_loop(self) -> None:
+    def start_writer(self) -> None:
+        """Called by the subscriber when an event waits: one task writes until none is left."""
+        if self.reading:
+            self.writer = asyncio.create_task(self.write_pending())
+
+    async def write_pending(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            while True:
-                topic, frame = await self.subscriber.get()
+            while (ready := self.subscriber.get_nowait()) is not None:
                 async with self.lock:
                     # The watchdog (not a timer per burst) cuts this off if it takes too long.
                     self.writing_since = loop.time()
                     self.outbox = []
                     try:
-                        await self.forward(topic, frame)
+                        await self.forward(*ready)
                         # Events that queued meanwhile go out now, under the same lock: one
                         # wake-up of this task, and one write, per burst instead of per event.
                         while (ready := self.subscriber.get_nowait()) is not None:
@@ -266,6 +271,16 @@ class Connection:
             await self.close_slow_consumer()
         except SessionEnded:
             await self.close(CLOSE_NOT_AUTHENTICATED, "logged out")
+        except Exception as error:  # the client went away mid-write, or a bug: run() raises it
+            self.writer_error = error
+        else:
+            # Nothing waits: no await between the last look and arming, so no event slips by.
+            self.writer = None
+            self.subscriber.when_ready(self.start_writer)
+            return
+        self.ended_by_writer = True
+        if self.reading and self.reading_task is not None:
+            self.reading_task.cancel()
 
     def cut_off_stalled_writer(self) -> None:
         """Called by the watchdog: the client has not taken a burst within the send timeout."""

@@ -8,7 +8,7 @@ import pytest
 
 from channels import Broker, SubscriberOverflow, SubscriptionLost
 from channels.base import TransportUnavailable
-from tests.channels.waiting import next_event
+from tests.channels.waiting import next_event, wait_until
 
 
 async def test_publish_reaches_subscriber(broker: Broker) -> None:
@@ -200,3 +200,36 @@ async def test_unknown_scheme_is_refused() -> None:
 async def test_queue_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="queue_size"):
         Broker("memory://", queue_size=0)
+
+
+async def test_a_consumer_without_a_waiting_task_is_called_once_events_wait(
+    broker: Broker,
+) -> None:
+    """How an idle socket holds no writer task: it is told when to start taking events."""
+    async with broker.subscribe("when-ready") as subscriber:
+
+        async def holds(count: int) -> bool:
+            return subscriber.queued == count
+
+        calls: list[int] = []
+        subscriber.when_ready(lambda: calls.append(subscriber.queued))
+        await broker.publish("when-ready", "first")
+        await broker.publish("when-ready", "second")
+        await wait_until(lambda: holds(2))
+        assert calls == [1]  # once, at the first event; the second found it already called
+        assert [subscriber.get_nowait(), subscriber.get_nowait()] == [
+            ("when-ready", "first"),
+            ("when-ready", "second"),
+        ]
+        assert subscriber.get_nowait() is None
+        # Armed while an event already waits, it is called at once.
+        await broker.publish("when-ready", "third")
+        await wait_until(lambda: holds(1))
+        subscriber.when_ready(lambda: calls.append(-1))
+        assert calls == [1, -1]
+        # Disarmed, it is not called.
+        subscriber.get_nowait()
+        subscriber.when_ready(None)
+        await broker.publish("when-ready", "fourth")
+        await wait_until(lambda: holds(1))
+        assert calls == [1, -1]
