@@ -15,13 +15,13 @@ from chat.actions.posts import check_post
 from chat.auth import require_user, services_of
 from chat.errors import ActionError
 from chat.models import Organisation, User
+from chat.protocol import LARGEST_ID
 from chat.ratelimit import TokenBucket
 
 MAX_JSON_BYTES = 256 * 1024
 #: per user, the same budget as one WebSocket has (in this process).
 _send_buckets: dict[int, TokenBucket] = {}
 #: ids and seqs are 64-bit in the database; larger numbers cannot name anything.
-LARGEST_ID = 2**62
 
 
 async def json_body(request: Request) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from channels import Subscriber, SubscriberOverflow
 from chat import metrics
 from chat.actions import Services
+from chat.actions.accounts import get_user
 from chat.actions.messages import backlog_frames, last_seq, may_read, send_message
 from chat.actions.notifications import current_user_seq, notification_frames_since
 from chat.actions.posts import PostOptions, check_post
@@ -201,6 +202,12 @@ class Connection:
 
     async def run(self) -> None:
         await self.subscriber.add_topic(user_topic(self.user.id))  # type: ignore[arg-type]
+        # A logout announced before that subscription took hold (a Redis round trip after the
+        # cookie was checked) was not heard here: it shows in the user's session epoch.
+        now = await get_user(self.services.db, self.user.id)  # type: ignore[arg-type]
+        if now is None or now.session_epoch != self.user.session_epoch:
+            await self.close(CLOSE_NOT_AUTHENTICATED, "logged out")
+            return
         self.sent_user_seq = await current_user_seq(self.services, self.user)
         await self.send(
             dumps(

@@ -10,6 +10,11 @@ from typing import Any
 
 from chat.errors import ActionError
 
+#: The largest id or seq a client may name. Ids are PostgreSQL ``integer`` columns: a larger
+#: number names nothing, and must not reach the database, which refuses it with an error (in a
+#: group commit, for every send of the batch). 2**31 - 1 messages is more than a network will hold.
+LARGEST_ID = 2**31 - 1
+
 CLIENT_FRAME_TYPES = ("subscribe", "unsubscribe", "send", "sync_notifications", "ping")
 SERVER_FRAME_TYPES = (
     "session_ended",
@@ -60,7 +65,7 @@ def int_field(frame: dict[str, Any], name: str, *, required: bool = True) -> int
     if value is None and not required:
         return None
     # bool is an int in Python; true is not a network id.
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 2**62:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= LARGEST_ID:
         raise ActionError("invalid_frame", f"'{name}' must be a non-negative integer.")
     return value
 

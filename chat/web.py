@@ -26,6 +26,7 @@ from chat.i18n import (
     pick_language,
 )
 from chat.models import OrganisationType, UserRole
+from chat.protocol import LARGEST_ID
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _environment = jinja2.Environment(
@@ -189,8 +190,9 @@ async def room(request: Request) -> Response:
     network = await networks.network_by_slug(
         services_of(request).db, user, request.path_params["slug"]
     )
+    seq = request.path_params.get("seq")
     highlight_seq, open_thread = await thread_of_permalink(
-        services_of(request), network["id"], request.path_params.get("seq")
+        services_of(request), network["id"], seq if seq is None or seq <= LARGEST_ID else None
     )
     return await render(
         request,

@@ -375,6 +375,23 @@ async def test_permalink_opens_the_network_around_the_message(start_server) -> N
     assert response.status_code == 200
     assert re.search(r'"highlight_seq":\s*10\b', response.text), "the page opens at message 10"
 
+    async def around(limit: int) -> tuple[list[int], bool, bool]:
+        page = (
+            await anna.api(
+                "GET",
+                f"/api/networks/{network}/messages",
+                params={"around_seq": 10, "limit": limit},
+            )
+        ).json()
+        return [m["seq"] for m in page["messages"]], page["has_more_before"], page["has_more_after"]
+
+    # Odd and tiny pages are centred on the message too, and know what lies beyond them.
+    assert await around(1) == ([10], True, True)
+    assert await around(3) == ([9, 10, 11], True, True)
+    assert await around(5) == ([8, 9, 10, 11, 12], True, True)
+    response = await anna.http.get(f"/n/monumenten/m/{2**31}")
+    assert response.status_code == 200, "a permalink past any seq opens the network, no 500"
+
 
 async def test_http_errors_use_stable_codes(users, live_server) -> None:
     anna = await users("anna")

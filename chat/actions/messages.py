@@ -12,7 +12,7 @@ from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import Result, bindparam, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -161,6 +161,11 @@ class SendQueue:
                 return [outcome for send in sends for outcome in await self._store([send])]
             message_id = await self._stored_id(sends[0])
             return [Duplicate(message_id) if message_id is not None else error]
+        except DataError as error:
+            if len(sends) > 1:  # a value the database refused: only its own send fails
+                return [outcome for send in sends for outcome in await self._store([send])]
+            log.exception("the database refused a send's values")
+            return [error]
         except Exception as error:  # the database failed: every send in the batch fails
             log.exception("storing a batch of %d sends failed", len(sends))
             return [error] * len(sends)
@@ -403,11 +408,13 @@ def _history_page(
     newer: list[Any] = []
     has_more_before = has_more_after = False
     if around_seq is not None:
-        half = limit // 2
-        older = _page(session, "up_to", network_id, around_seq, half + 1)
-        newer = _page(session, "after", network_id, around_seq, half + 1)
-        has_more_before, older = len(older) > half, older[:half]
-        has_more_after, newer = len(newer) > limit - half, newer[: limit - half]
+        # The message at around_seq and the older half (the larger one, for an odd limit),
+        # then the newer half: a page of one is the message itself.
+        up_to, after = (limit + 1) // 2, limit // 2
+        older = _page(session, "up_to", network_id, around_seq, up_to + 1)
+        newer = _page(session, "after", network_id, around_seq, after + 1)
+        has_more_before, older = len(older) > up_to, older[:up_to]
+        has_more_after, newer = len(newer) > after, newer[:after]
     elif after_seq is not None:
         newer = _page(session, "after", network_id, after_seq, limit + 1)
         has_more_after, newer = len(newer) > limit, newer[:limit]
@@ -420,11 +427,14 @@ def _history_page(
         has_more_before, older = len(older) > limit, older[:limit]
         has_more_after = before_seq is not None and before_seq <= network.last_seq
     messages = list(reversed(older)) + newer
+    # The network row was read before the page: a send committed in between is on the page but
+    # not in that last_seq. The page's own newest seq is the truer one then.
+    last_seq = max(network.last_seq, messages[-1].seq if messages else 0)
     return {
         "messages": message_dicts_sync(session, messages, slugs={network_id: network.slug}),
         "has_more_before": has_more_before,
         "has_more_after": has_more_after,
-        "last_seq": network.last_seq,
+        "last_seq": last_seq,
     }
 
 

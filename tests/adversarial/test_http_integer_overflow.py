@@ -1,4 +1,7 @@
-"""Integers too big for the database must be a 400 invalid_request, not a plain-text 500."""
+"""Integers too big for the database must be a clear error, not a plain-text 500.
+
+Ids are PostgreSQL ``integer`` columns: 2**31 already names nothing there, and reaching the
+database with it would fail (in a group commit, for every send of the batch)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import pytest
 from tests.client import ChatUser
 
 HUGE = str(10**30)
+#: one past PostgreSQL's integer
+PAST_INT4 = str(2**31)
 
 
 @pytest.mark.parametrize(
@@ -17,6 +22,11 @@ HUGE = str(10**30)
         "/api/networks/{id}/messages?around_seq=" + str(2**63),
         "/api/mentions?before_id=" + HUGE,
         "/api/networks/" + HUGE + "/messages",
+        "/api/networks/" + PAST_INT4 + "/messages",
+        "/api/networks/" + PAST_INT4 + "/questions",
+        "/api/messages/" + PAST_INT4 + "/thread",
+        "/api/search?q=asbest&network_id=" + PAST_INT4,
+        "/api/networks/{id}/questions?before_id=" + PAST_INT4,
     ],
 )
 async def test_huge_integer_in_query_or_path_is_a_clean_error(users, path: str) -> None:
@@ -51,3 +61,41 @@ async def test_deeply_nested_json_is_invalid_json_not_a_500(users) -> None:
     socket = await anna.connect()
     await socket.send("[" * 5000 + "]" * 5000)
     assert (await socket.expect("error"))["code"] == "invalid_json"
+
+
+async def test_ids_past_the_database_integer_get_errors_and_do_not_fail_others_sends(
+    users,
+) -> None:
+    anna: ChatUser = await users("anna")
+    bram: ChatUser = await users("bram")
+    network = await anna.join("asbest")
+    await bram.join("asbest")
+    hostile = await bram.connect()
+    honest = await anna.connect()
+    await honest.send({"type": "subscribe", "network_id": network})
+    await honest.expect("subscribed")
+    await hostile.send({"type": "subscribe", "network_id": 2**31})
+    assert (await hostile.expect("error"))["code"] == "invalid_frame"
+    # Sends that would share a group commit with the honest ones.
+    for i in range(5):
+        await hostile.send(
+            {"type": "send", "network_id": 2**31, "client_id": f"poison-{i:04d}", "body": "x"}
+        )
+        await hostile.send(
+            {
+                "type": "send",
+                "network_id": network,
+                "client_id": f"reply-{i:04d}",
+                "body": "x",
+                "thread_root_id": 2**31,
+            }
+        )
+        await honest.send(
+            {"type": "send", "network_id": network, "client_id": f"honest-{i:04d}", "body": "ok"}
+        )
+    for _ in range(10):
+        assert (await hostile.expect("error"))["code"] == "invalid_frame"
+    acks = [await honest.expect("ack") for _ in range(5)]
+    assert [ack["client_id"] for ack in acks] == [f"honest-{i:04d}" for i in range(5)]
+    page = (await anna.api("GET", f"/api/networks/{network}/messages")).json()
+    assert [m["client_id"] for m in page["messages"]] == [f"honest-{i:04d}" for i in range(5)]
