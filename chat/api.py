@@ -13,7 +13,7 @@ from starlette.schemas import SchemaGenerator
 from chat.actions import accounts, messages, networks, notifications
 from chat.actions.posts import check_post
 from chat.auth import require_user, services_of
-from chat.errors import ActionError
+from chat.errors import ActionError, not_found
 from chat.models import Organisation, User
 from chat.protocol import LARGEST_ID
 from chat.ratelimit import TokenBucket
@@ -21,7 +21,6 @@ from chat.ratelimit import TokenBucket
 MAX_JSON_BYTES = 256 * 1024
 #: per user, the same budget as one WebSocket has (in this process).
 _send_buckets: dict[int, TokenBucket] = {}
-#: ids and seqs are 64-bit in the database; larger numbers cannot name anything.
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -54,11 +53,12 @@ def int_query(request: Request, name: str, default: int | None = None) -> int | 
     return number
 
 
-def path_id(request: Request) -> int:
-    network_id: int = request.path_params["network_id"]
-    if network_id > LARGEST_ID:
-        raise ActionError("network_not_found", "No such network.", 404)
-    return network_id
+def path_id(request: Request, name: str = "network_id") -> int:
+    """The id in the path's ``{name:int}``; one past any id the database holds names nothing."""
+    value: int = request.path_params[name]
+    if value > LARGEST_ID:
+        raise not_found(name.removesuffix("_id"))
+    return value
 
 
 async def me(request: Request) -> JSONResponse:

@@ -10,14 +10,10 @@ from chat.actions import search, threads
 from chat.api import int_query, json_body, path_id
 from chat.auth import require_user, services_of
 from chat.errors import ActionError
-from chat.protocol import LARGEST_ID
 
 
 def _message_id(request: Request) -> int:
-    message_id: int = request.path_params["message_id"]
-    if message_id > LARGEST_ID:
-        raise ActionError("message_not_found", "No such message.", 404)
-    return message_id
+    return path_id(request, "message_id")
 
 
 def _param(request: Request, name: str, longest: int = 200) -> str | None:

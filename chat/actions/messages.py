@@ -154,18 +154,16 @@ class SendQueue:
     async def _store(self, sends: list[PendingSend]) -> list[Outcome | Exception]:
         try:
             return await self.services.db.write_batch(partial(store_batch, sends=sends))  # type: ignore[return-value]
-        except IntegrityError as error:
+        except (IntegrityError, DataError) as error:
             if len(sends) > 1:
-                # A client_id raced its own retry (or another node's send): redo the batch
-                # send by send, so one such send never fails the others.
+                # One send's client_id raced its own retry (or another node's send), or one
+                # send's value was refused: redo the batch send by send, so it fails alone.
                 return [outcome for send in sends for outcome in await self._store([send])]
+            if isinstance(error, DataError):
+                log.exception("the database refused a send's values")
+                return [error]
             message_id = await self._stored_id(sends[0])
             return [Duplicate(message_id) if message_id is not None else error]
-        except DataError as error:
-            if len(sends) > 1:  # a value the database refused: only its own send fails
-                return [outcome for send in sends for outcome in await self._store([send])]
-            log.exception("the database refused a send's values")
-            return [error]
         except Exception as error:  # the database failed: every send in the batch fails
             log.exception("storing a batch of %d sends failed", len(sends))
             return [error] * len(sends)
