@@ -92,6 +92,9 @@ async def main() -> int:
     parser.add_argument("--duration", type=float, help="seconds of each measurement")
     parser.add_argument("--members", type=int, help="members of the network (default 1000)")
     parser.add_argument("--variant", default="", help="only live variants whose name has this")
+    parser.add_argument(
+        "--window", type=int, help="sends in flight per full-speed sender (default 2)"
+    )
     arguments = parser.parse_args()
 
     names = ORDER if "all" in arguments.scenarios else arguments.scenarios
@@ -105,6 +108,8 @@ async def main() -> int:
         sizes.duration = arguments.duration
     if arguments.members:
         sizes.members = arguments.members
+    if arguments.window:
+        sizes.window = arguments.window
     raise_open_files()
     workdir = Path(tempfile.mkdtemp(prefix="bwt-bench-"))
     context = Context(sizes, Pinning(arguments.server_cpus, arguments.load_cpus), workdir)

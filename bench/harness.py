@@ -159,6 +159,8 @@ def chat_server(
     port = free_port()
     env = {
         **os.environ,
+        # This checkout's code, whichever checkout the venv installed (comparing two worktrees).
+        "PYTHONPATH": str(PROJECT_ROOT),
         "BWT_DATABASE_URL": database.url,
         "BWT_SECRET_KEY": secret,
         "BWT_ALLOWED_ORIGINS": "http://bench.localhost",
