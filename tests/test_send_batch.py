@@ -132,7 +132,8 @@ async def test_a_retried_client_id_is_stored_once_in_and_across_batches(
         send_message(services, anna, network, "retry-0001", "één keer"),
         send_message(services, anna, network, "retry-0003", "nieuw"),
     )
-    assert batches == [4, 2]
+    # The unique index finds the stored client_id; the batch is stored again with a lookup.
+    assert batches == [4, 2, 2]
     assert again.duplicate and again.message == first.message
     assert fresh.message["seq"] == 4
     page = await history_page(services, anna, network)
@@ -264,7 +265,8 @@ async def test_a_conflict_in_a_batch_is_redone_send_by_send(
     anna = await member(services, "anna")
     network = await network_id_of(services, anna, "woonoverlast")
     first = await send_message(services, anna, network, "race-0001", "eerst")
-    # As if another node stored the same client_id between this batch's check and its insert.
+    # As if another node stored the same client_id between the lookup (on the batch's second
+    # try, after the unique index refused the first) and the insert.
     real = send_batch._stored_client_ids
     blind = iter([True])
     monkeypatch.setattr(
@@ -277,7 +279,7 @@ async def test_a_conflict_in_a_batch_is_redone_send_by_send(
         send_message(services, anna, network, "race-0001", "eerst"),
         send_message(services, anna, network, "race-0002", "daarna"),
     )
-    assert batches == [2, 1, 1], "the failed batch, then each send alone"
+    assert batches == [2, 2, 1, 1], "the batch, again with the lookup, then each send alone"
     assert retried.duplicate and retried.message == first.message
     assert not other.duplicate and other.message["seq"] == 2
     frames = await backlog_frames(services, anna, network, 0)

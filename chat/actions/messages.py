@@ -151,14 +151,26 @@ class SendQueue:
         finally:
             self.worker = None
 
-    async def _store(self, sends: list[PendingSend]) -> list[Outcome | Exception]:
+    async def _store(
+        self, sends: list[PendingSend], *, look_up_stored: bool = False
+    ) -> list[Outcome | Exception]:
         try:
-            return await self.services.db.write_batch(partial(store_batch, sends=sends))  # type: ignore[return-value]
+            return await self.services.db.write_batch(  # type: ignore[return-value]
+                partial(store_batch, sends=sends, look_up_stored=look_up_stored)
+            )
         except (IntegrityError, DataError) as error:
+            if isinstance(error, IntegrityError) and not look_up_stored:
+                # A client_id stored before, most likely: store the batch again, answering
+                # those from what is stored (send_batch explains why not every time).
+                return await self._store(sends, look_up_stored=True)
             if len(sends) > 1:
                 # One send's client_id raced its own retry (or another node's send), or one
                 # send's value was refused: redo the batch send by send, so it fails alone.
-                return [outcome for send in sends for outcome in await self._store([send])]
+                return [
+                    outcome
+                    for send in sends
+                    for outcome in await self._store([send], look_up_stored=True)
+                ]
             if isinstance(error, DataError):
                 log.exception("the database refused a send's values")
                 return [error]
