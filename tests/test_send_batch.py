@@ -15,7 +15,7 @@ import pytest
 
 from chat.actions import Services, send_batch
 from chat.actions.messages import backlog_frames, history_page, send_message
-from chat.actions.networks import join_network
+from chat.actions.networks import join_network, leave_network
 from chat.actions.notifications import list_mentions, notification_frames_since
 from chat.actions.posts import check_post
 from chat.actions.threads import read_thread
@@ -257,6 +257,31 @@ async def test_mentions_and_replies_in_one_batch_all_notify(
         ]
     }
     assert followers == {"bram": ["reply"], "cees": ["reply"]}
+
+
+async def test_a_retry_answers_with_the_original_where_it_could_not_be_sent_now(
+    services: Services, batches: list[int]
+) -> None:
+    anna = await member(services, "anna")
+    bram = await member(services, "bram")
+    network = await network_id_of(services, anna, "woonoverlast")
+    first = await send_message(services, anna, network, "left-0001", "voor het vertrek")
+    await leave_network(services, anna, network)
+    batches.clear()
+    # Alone, and in a batch with others' new sends: the same answer, the original message.
+    alone = await send_message(services, anna, network, "left-0001", "voor het vertrek")
+    elsewhere = await send_message(services, anna, 999_999, "left-0001", "voor het vertrek")
+    together, fresh = await asyncio.gather(
+        send_message(services, anna, network, "left-0001", "voor het vertrek"),
+        send_message(services, bram, network, "left-0002", "van bram"),
+    )
+    assert batches == [1, 1, 2], "no batch failed on the unique index"
+    for retry in (alone, elsewhere, together):
+        assert retry.duplicate and retry.message == first.message
+    assert not fresh.duplicate and fresh.message["seq"] == 2
+    with pytest.raises(ActionError) as refused:  # a new send there is refused, as before
+        await send_message(services, anna, network, "left-0003", "na het vertrek")
+    assert refused.value.code == "not_a_member"
 
 
 async def test_a_conflict_in_a_batch_is_redone_send_by_send(

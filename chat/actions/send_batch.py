@@ -10,9 +10,10 @@ stored.
 A client_id stored before (a client resending what was not acknowledged before a reconnect) is
 found by the unique index on (author_id, client_id): the batch fails with ``IntegrityError`` and
 ``SendQueue`` stores it again with ``look_up_stored``, which first looks the stored ones up (one
-SELECT more) and answers them as duplicates. Looking up every batch first cost a quarter of a
-batch's time on PostgreSQL (1,400 → 1,860 sends/s without it, docs/performance.md) for what is
-rare.
+SELECT more) and answers them as duplicates. A send its checks refuse is looked up at once (a
+retry answers with the original even where it could not be sent now). Looking up every batch
+first cost a quarter of a batch's time on PostgreSQL (1,400 → 1,860 sends/s without it,
+docs/performance.md) for what is rare.
 """
 
 from __future__ import annotations
@@ -206,6 +207,18 @@ def store_batch(
                 outcomes[index] = error
             else:
                 accepted.append(first[key])
+    if not look_up_stored and any(isinstance(o, ActionError) for o in outcomes):
+        # A retry answers with the original even where it could not be sent now (the user left
+        # the network, it became private): look up only the refused sends, only in such a batch.
+        refused = [
+            (index, send)
+            for index, (send, outcome) in enumerate(zip(sends, outcomes, strict=True))
+            if isinstance(outcome, ActionError)
+        ]
+        stored = _stored_client_ids(connection, [s for _, s in refused])
+        for index, send in refused:
+            if (key := (send.author.id, send.client_id)) in stored:
+                outcomes[index] = Duplicate(stored[key])
     if accepted:
         _store(connection, accepted, outcomes)
     for index, original in repeats:
