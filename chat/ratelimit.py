@@ -8,6 +8,8 @@ import time
 class TokenBucket:
     """Frames a socket may send: ``rate`` per second with bursts of ``burst``."""
 
+    __slots__ = ("rate", "burst", "tokens", "stamp")
+
     def __init__(self, rate: float, burst: int) -> None:
         self.rate, self.burst = rate, float(burst)
         self.tokens, self.stamp = float(burst), time.monotonic()
