@@ -15,6 +15,12 @@ from chat.errors import ActionError
 #: group commit, for every send of the batch). 2**31 - 1 messages is more than a network will hold.
 LARGEST_ID = 2**31 - 1
 
+
+def is_id(value: object) -> bool:
+    """Whether a client's value can name an id or seq (bool is an int in Python; true is not)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= LARGEST_ID
+
+
 CLIENT_FRAME_TYPES = ("subscribe", "unsubscribe", "send", "sync_notifications", "ping")
 SERVER_FRAME_TYPES = (
     "session_ended",
@@ -64,8 +70,7 @@ def int_field(frame: dict[str, Any], name: str, *, required: bool = True) -> int
     value = frame.get(name)
     if value is None and not required:
         return None
-    # bool is an int in Python; true is not a network id.
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= LARGEST_ID:
+    if not is_id(value):
         raise ActionError("invalid_frame", f"'{name}' must be a non-negative integer.")
     return value
 

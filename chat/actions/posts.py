@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from chat.errors import ActionError, not_found
 from chat.models import Membership, Message, ThreadFollow
-from chat.protocol import LARGEST_ID
+from chat.protocol import is_id
 from chat.search_terms import tag_list
 
 MESSAGE = "message"
@@ -42,11 +42,7 @@ def check_post(
         raise ActionError("invalid_tags", "tags must be a list of strings.")
     if isinstance(tags, list) and not all(isinstance(tag, str) for tag in tags):
         raise ActionError("invalid_tags", "tags must be a list of strings.")
-    if thread_root_id is not None and (
-        not isinstance(thread_root_id, int)
-        or isinstance(thread_root_id, bool)
-        or not 0 <= thread_root_id <= LARGEST_ID
-    ):
+    if thread_root_id is not None and not is_id(thread_root_id):
         raise ActionError("invalid_frame", "'thread_root_id' must be a message id.")
     if thread_root_id is not None and kind != MESSAGE:
         raise ActionError("invalid_kind", "A reply in a thread is a plain message.")

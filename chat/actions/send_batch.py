@@ -207,15 +207,11 @@ def store_batch(
                 outcomes[index] = error
             else:
                 accepted.append(first[key])
-    if not look_up_stored and any(isinstance(o, ActionError) for o in outcomes):
+    refused = [(i, send) for i, send in enumerate(sends) if isinstance(outcomes[i], ActionError)]
+    if refused and not look_up_stored:
         # A retry answers with the original even where it could not be sent now (the user left
         # the network, it became private): look up only the refused sends, only in such a batch.
-        refused = [
-            (index, send)
-            for index, (send, outcome) in enumerate(zip(sends, outcomes, strict=True))
-            if isinstance(outcome, ActionError)
-        ]
-        stored = _stored_client_ids(connection, [s for _, s in refused])
+        stored = _stored_client_ids(connection, [send for _, send in refused])
         for index, send in refused:
             if (key := (send.author.id, send.client_id)) in stored:
                 outcomes[index] = Duplicate(stored[key])
