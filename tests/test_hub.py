@@ -306,7 +306,12 @@ async def test_private_network_is_invisible_to_non_members(users, live_server) -
 
     eva = await users("eva")
     assert "geheim" not in [n["slug"] for n in (await eva.api("GET", "/api/networks")).json()]
-    assert (await eva.api("GET", f"/api/networks/{network}/messages")).status_code == 404
+    # Every kind of page: each reads the message rows and checks the rule on them.
+    for params in ({}, {"before_seq": 5}, {"after_seq": 0}, {"around_seq": 1}):
+        path = f"/api/networks/{network}/messages"
+        assert (await eva.api("GET", path, params=params)).status_code == 404
+        seen = (await admin.api("GET", path, params=params)).json()["messages"]
+        assert [m["body"] for m in seen] == ["vertrouwelijk @eva"]
     assert (await eva.api("POST", f"/api/networks/{network}/join")).status_code == 404
     assert (await eva.api("GET", f"/api/networks/{network}/members")).status_code == 404
     assert (await eva.api("GET", "/api/mentions")).json()["unread"] == 0

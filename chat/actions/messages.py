@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from chat import metrics
 from chat.actions import Services, posts
-from chat.actions.networks import readable_network, readable_network_sync
+from chat.actions.networks import check_readable_sync, readable_network, readable_network_sync
 from chat.actions.send_batch import Author, Duplicate, Outcome, PendingSend, Stored, store_batch
 from chat.errors import ActionError
 from chat.events import author_fields, message_dict, network_topic, reply_summary, user_topic
@@ -389,7 +389,7 @@ async def history_page(
 ) -> dict[str, Any]:
     """A page of messages, oldest first, by keyset on seq: new messages never shift a page.
 
-    The whole page is one ``read_sync``: the permission check and its four or five queries
+    The whole page is one ``read_sync``: the permission check and its two or three queries
     in one hop to the database (docs/performance.md, history)."""
     page = partial(
         _history_page,
@@ -413,7 +413,6 @@ def _history_page(
     around_seq: int | None,
     limit: int,
 ) -> dict[str, Any]:
-    network = readable_network_sync(session, user_id, network_id)
     older: list[Any] = []
     newer: list[Any] = []
     has_more_before = has_more_after = False
@@ -435,13 +434,21 @@ def _history_page(
         else:
             older = _page(session, "before", network_id, before_seq, limit + 1)
         has_more_before, older = len(older) > limit, older[:limit]
-        has_more_after = before_seq is not None and before_seq <= network.last_seq
     messages = list(reversed(older)) + newer
-    # The network row was read before the page: a send committed in between is on the page but
-    # not in that last_seq. The page's own newest seq is the truer one then.
-    last_seq = max(network.last_seq, messages[-1].seq if messages else 0)
+    # Every row carries its network's slug, privacy and last_seq, read in the same statement:
+    # the rule is checked on them, and only a page with no rows reads the network by itself.
+    # A statement fewer per page: on PostgreSQL each costs ~0.27 ms of CPU here.
+    if messages:
+        check_readable_sync(session, user_id, network_id, is_private=messages[0].network_is_private)
+        slug = messages[0].network_slug
+        last_seq = max(page[0].network_last_seq for page in (older, newer) if page)
+    else:
+        network = readable_network_sync(session, user_id, network_id)
+        slug, last_seq = network.slug, network.last_seq
+    if before_seq is not None and around_seq is None and after_seq is None:
+        has_more_after = before_seq <= last_seq
     return {
-        "messages": message_dicts_sync(session, messages, slugs={network_id: network.slug}),
+        "messages": message_dicts_sync(session, messages, slugs={network_id: slug}),
         "has_more_before": has_more_before,
         "has_more_after": has_more_after,
         "last_seq": last_seq,
@@ -453,8 +460,16 @@ def _page_statements() -> dict[str, Any]:
     statement was a seventh of a history page's CPU. Thread replies are read with their thread
     (chat.actions.threads), not in the network."""
     seq = Message.seq  # type: ignore[attr-defined]
-    base = message_rows(
-        Message.network_id == bindparam("network_id"), Message.thread_root_id.is_(None)
+    base = (
+        message_rows(
+            Message.network_id == bindparam("network_id"), Message.thread_root_id.is_(None)
+        )
+        .join(Network, Network.id == Message.network_id)
+        .add_columns(
+            Network.slug.label("network_slug"),  # type: ignore[attr-defined]
+            Network.is_private.label("network_is_private"),  # type: ignore[attr-defined]
+            Network.last_seq.label("network_last_seq"),  # type: ignore[attr-defined]
+        )
     )
     limit = bindparam("n")
     return {

@@ -51,11 +51,19 @@ def readable_network_sync(session: Session, user_id: int | None, network_id: int
     """``readable_network`` for reads that run whole on a synchronous session
     (``Database.read_sync``); the one place the rule is written."""
     network = session.get(Network, network_id)
-    if network is None or (
-        network.is_private and session.get(Membership, (network_id, user_id)) is None
-    ):
+    if network is None:
         raise not_found("network")
+    check_readable_sync(session, user_id, network_id, is_private=network.is_private)
     return network
+
+
+def check_readable_sync(
+    session: Session, user_id: int | None, network_id: int, *, is_private: bool
+) -> None:
+    """The rule itself, for a network whose row the caller already read: anyone may read a
+    public network, only its members a private one, and to anyone else it does not exist."""
+    if is_private and session.get(Membership, (network_id, user_id)) is None:
+        raise not_found("network")
 
 
 async def list_networks(db: Database, user: User, *, every: bool = False) -> list[dict[str, Any]]:
