@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.schemas import SchemaGenerator
 
@@ -17,6 +16,7 @@ from chat.errors import ActionError, not_found
 from chat.models import Organisation, User
 from chat.protocol import LARGEST_ID
 from chat.ratelimit import TokenBucket
+from chat.responses import JSONResponse
 
 MAX_JSON_BYTES = 256 * 1024
 #: per user, the same budget as one WebSocket has (in this process).

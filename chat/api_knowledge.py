@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from chat.actions import search, threads
 from chat.api import int_query, json_body, path_id
 from chat.auth import require_user, services_of
 from chat.errors import ActionError
+from chat.responses import JSONResponse
 
 
 def _message_id(request: Request) -> int:

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -27,6 +27,7 @@ from chat.errors import ActionError
 from chat.guard import RequestGuard
 from chat.hub import SocketFrontDoor
 from chat.migrate import migrate
+from chat.responses import JSONResponse
 from chat.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
