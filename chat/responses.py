@@ -14,4 +14,9 @@ class JSONResponse(StarletteJSONResponse):
     request's CPU (docs/performance.md, history). Integer keys become strings, as json does."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        try:
+            return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:
+            # What orjson refuses and json takes (a named tuple, an integer past 64 bits):
+            # the same bytes the slow way.
+            return super().render(content)
