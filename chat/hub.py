@@ -200,6 +200,24 @@ class Connection:
         async with asyncio.timeout(self.settings.send_timeout_seconds):
             await self.send_now(text)
 
+    async def send_joined(self, frames: list[str]) -> None:
+        """Send frames in as few WebSocket messages as fit, one frame per line (as the writer
+        sends a burst), each message within the send timeout.
+
+        For a catching-up socket's backlog: sent a message per frame, each with its own write to
+        the kernel and its own timer, it was a quarter of the server's samples in a reconnect
+        storm (docs/performance.md)."""
+        lines: list[str] = []
+        chars = 0
+        for frame in frames:
+            if lines and chars + len(frame) >= MAX_MESSAGE_CHARS:
+                await self.send("\n".join(lines))
+                lines, chars = [], 0
+            lines.append(frame)
+            chars += len(frame) + 1
+        if lines:
+            await self.send("\n".join(lines))
+
     async def send_now(self, text: str) -> None:
         """Send one frame; the caller holds the lock and a deadline.
 
@@ -433,10 +451,11 @@ class Connection:
             await self.subscriber.add_topic(network_topic(network_id))
             newest = await last_seq(self.services, self.user, network_id)
             if since_seq is not None and since_seq < newest:
-                for backlog_frame in await backlog_frames(
-                    self.services, self.user, network_id, since_seq, up_to=newest
-                ):
-                    await self.send(backlog_frame)
+                await self.send_joined(
+                    await backlog_frames(
+                        self.services, self.user, network_id, since_seq, up_to=newest
+                    )
+                )
             self.sent_seq[network_id] = newest
             await self.send(
                 dumps({"type": "subscribed", "network_id": network_id, "last_seq": newest})
@@ -494,9 +513,10 @@ class Connection:
             await self.send(dumps({"type": "notifications_synced", "user_seq": self.sent_user_seq}))
 
     async def sync_notifications_locked(self, since: int) -> None:
-        for notification in await notification_frames_since(self.services, self.user, since):
+        notifications = await notification_frames_since(self.services, self.user, since)
+        await self.send_joined(notifications)
+        for notification in notifications:
             _, _, user_seq = stream_position(notification)
-            await self.send(notification)
             self.sent_user_seq = max(self.sent_user_seq, user_seq)
 
     async def close(self, code: int, reason: str) -> None:
