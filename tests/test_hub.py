@@ -124,6 +124,27 @@ async def test_reconnect_with_last_seq_gets_exactly_the_missed_messages(users) -
     assert live["seq"] == last_seen + 8
 
 
+async def test_a_long_backlog_arrives_whole_and_in_order_in_bounded_messages(users) -> None:
+    anna, bram = await users("anna"), await users("bram")
+    network = await anna.join("recreatieparken")
+    await bram.join("recreatieparken")
+    anna_socket = await anna.connect()
+    # 40 long messages: more than one WebSocket message holds (MAX_MESSAGE_CHARS).
+    report = "Verslag van de controle op de recreatieparken. " * 85
+    bodies = [f"{i:02d} {report}"[:4000].strip() for i in range(40)]
+    for body in bodies:
+        assert (await anna_socket.send_message(network, body))["type"] == "ack"
+
+    bram_socket = await bram.connect()
+    messages_before = bram_socket.messages
+    backlog = await bram_socket.subscribe(network, since_seq=0)
+    assert [e["message"]["body"] for e in backlog] == bodies
+    assert [e["seq"] for e in backlog] == list(range(1, 41))
+    # Together, a frame per line, yet split: each frame holds its body twice (text and HTML),
+    # so 40 of them are over 300,000 characters, several messages of at most 65,536.
+    assert 5 <= bram_socket.messages - messages_before < 40
+
+
 async def test_mention_notifies_the_member_once_and_nobody_else(users) -> None:
     anna, bram, carla = await users("anna"), await users("bram"), await users("carla")
     network = await anna.join("omgevingswet")
