@@ -458,6 +458,7 @@ handleCopyLinks(log, announce);
 
 const typedPost = new TypedPostChooser({ network, textarea });
 const threadPanel = new ThreadPanel({ network, announce });
+handleCopyLinks(threadPanel.panel, announce);
 
 // The room's skip link goes straight to whatever takes input: the composer, or joining.
 document.querySelector('a[href="#room-footer"]')?.addEventListener('click', (event) => {

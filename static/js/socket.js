@@ -315,6 +315,8 @@ export class ChatSocket extends EventTarget {
         break;
       case 'pong':
       case 'unsubscribed':
+      // The user logged out: the 4401 close that follows takes this page to the login.
+      case 'session_ended':
         break;
       default:
         console.warn('Unknown frame type from the server', frame);
