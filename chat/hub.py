@@ -13,13 +13,13 @@ import json
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from channels import Subscriber, SubscriberOverflow
-from chat import metrics
+from chat import eager, metrics
 from chat.actions import Services
 from chat.actions.accounts import get_user
 from chat.actions.messages import backlog_frames, last_seq, may_read, send_message
@@ -127,6 +127,28 @@ class SendWatchdog:
                     connection.cut_off_stalled_writer()
 
 
+class WriteRound:
+    """The sockets with events waiting, written in one pass once the event loop is free.
+
+    The broker hands a batch of events to every subscriber before anything is written; writing
+    each socket's share once the batch is in makes a burst one WebSocket message per socket (as
+    a writer task per socket did) at the cost of one callback per round, not a task per socket.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: list[Connection] = []
+
+    def add(self, connection: Connection) -> None:
+        if not self.waiting:
+            asyncio.get_running_loop().call_soon(self.write_all)
+        self.waiting.append(connection)
+
+    def write_all(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for connection in waiting:
+            connection.write_waiting()
+
+
 @dataclass(frozen=True, slots=True)
 class SocketUser:
     """What a socket keeps of its user, instead of the ORM ``User``.
@@ -148,6 +170,17 @@ class SocketUser:
         return cls(user.id, user.username, user.display_name, user.is_admin, user.session_epoch)
 
 
+class BegunBurst(NamedTuple):
+    """What the writer began without a task and a writer task must finish (see start_writer)."""
+
+    #: the rest of a write the client is not taking yet
+    rest: eager.Suspended | None = None
+    #: the first event that needs ``forward()``, or did not fit in the message
+    leftover: tuple[str, str] | None = None
+    #: what went wrong (the client went away, the subscriber overflowed)
+    failure: Exception | None = None
+
+
 class SessionEnded(Exception):
     """The user logged out: every socket of theirs closes with 4401."""
 
@@ -160,13 +193,19 @@ class Connection:
         "websocket", "services", "settings", "user", "subscriber", "lock", "sent_seq",
         "sent_user_seq", "bucket", "excess_frames", "transport_send", "writing_since", "writer",
         "writer_error", "ended_by_writer", "reading_task", "reading", "stalled", "send_slots",
-        "sends", "outbox", "outbox_chars",
+        "sends", "outbox", "outbox_chars", "write_round",
     )  # fmt: skip
 
     def __init__(
-        self, websocket: WebSocket, services: Services, user: SocketUser, subscriber: Subscriber
+        self,
+        websocket: WebSocket,
+        services: Services,
+        user: SocketUser,
+        subscriber: Subscriber,
+        write_round: WriteRound,
     ) -> None:
         self.websocket = websocket
+        self.write_round = write_round
         self.services = services
         self.settings = services.settings
         self.user = user
@@ -242,12 +281,27 @@ class Connection:
             await self.write_message(message)
 
     async def write_message(self, text: str) -> None:
+        rest = self.write_now(text)
+        if rest is not None:
+            await self.finish_write(rest)
+
+    def write_now(self, text: str) -> eager.Suspended | None:
+        """Start writing one WebSocket message; what is left if the client is not taking it."""
         try:
-            await self.transport_send({"type": "websocket.send", "text": text})
+            return eager.start(self.transport_send({"type": "websocket.send", "text": text}))
         except OSError:
-            # What Starlette's WebSocket.send does when the client went away mid-send.
-            self.websocket.application_state = WebSocketState.DISCONNECTED
-            raise WebSocketDisconnect(code=1006) from None
+            raise self.client_gone() from None
+
+    async def finish_write(self, rest: eager.Suspended) -> None:
+        try:
+            await rest
+        except OSError:
+            raise self.client_gone() from None
+
+    def client_gone(self) -> WebSocketDisconnect:
+        """What Starlette's WebSocket.send does when the client went away mid-send."""
+        self.websocket.application_state = WebSocketState.DISCONNECTED
+        return WebSocketDisconnect(code=1006)
 
     async def run(self) -> None:
         await self.subscriber.add_topic(user_topic(self.user.id))
@@ -296,28 +350,80 @@ class Connection:
     # -- from the broker to the client ---------------------------------------------------------
 
     def start_writer(self) -> None:
-        """Called by the subscriber when an event waits: one task writes until none is left."""
+        """Called by the subscriber when an event waits: write in the process's next round."""
         if self.reading:
-            self.writer = asyncio.create_task(self.write_pending())
+            self.write_round.add(self)
 
-    async def write_pending(self) -> None:
-        loop = asyncio.get_running_loop()
+    def write_waiting(self) -> None:
+        """Write what waits, in the process's write round (see ``WriteRound``).
+
+        The usual burst (the next events of the socket's streams, for a client that reads) leaves
+        right here, as one WebSocket message, without a task: a task per socket per event was
+        most of the hub's own CPU per delivery (docs/performance.md). Whatever has to wait (a
+        gap to fill from the database, a topic to drop, a logout, a client that is not reading,
+        the lock held by a reply) goes on in a writer task, which then drains the queue.
+        """
+        if not self.reading:
+            return
+        if not eager.try_acquire(self.lock):
+            self.writer = asyncio.create_task(self.write_pending())
+            return
         try:
+            begun = self.write_in_order_now()
+        except Exception as error:
+            begun = BegunBurst(failure=error)
+        if begun.rest is None and begun.leftover is None and begun.failure is None:
+            self.lock.release()
+            self.subscriber.when_ready(self.start_writer)
+            return
+        self.writer = asyncio.create_task(self.write_pending(begun))
+
+    def write_in_order_now(self) -> BegunBurst:
+        """Send what is queued and next in its stream, as one message, without waiting.
+
+        Returns what a writer task must finish: the rest of that write if the client is not
+        taking it yet, and the first event that needs ``forward()`` (or did not fit in the
+        message). The caller holds the lock.
+        """
+        lines: list[str] = []
+        chars = 0
+        leftover = None
+        while (ready := self.subscriber.get_nowait()) is not None:
+            frame = ready[1]
+            if lines and chars + len(frame) >= MAX_MESSAGE_CHARS:
+                leftover = ready
+                break
+            in_order = self.take_in_order(frame)
+            if in_order is None:
+                leftover = ready
+                break
+            if in_order:
+                lines.append(frame)
+                chars += len(frame) + 1
+        return BegunBurst(self.write_now("\n".join(lines)) if lines else None, leftover)
+
+    async def finish_burst(self, begun: BegunBurst) -> None:
+        """What ``start_writer`` began: the lock is held, and released by ``write_pending``."""
+        if begun.failure is not None:
+            raise begun.failure
+        if begun.rest is not None:
+            self.writing_since = asyncio.get_running_loop().time()
+            await self.finish_write(begun.rest)
+            self.writing_since = None
+        if begun.leftover is not None:
+            await self.write_burst(begun.leftover)
+
+    async def write_pending(self, begun: BegunBurst | None = None) -> None:
+        """Write until nothing waits; first finish ``begun``, whose lock ``start_writer`` holds."""
+        try:
+            if begun is not None:
+                try:
+                    await self.finish_burst(begun)
+                finally:
+                    self.lock.release()
             while (ready := self.subscriber.get_nowait()) is not None:
                 async with self.lock:
-                    # The watchdog (not a timer per burst) cuts this off if it takes too long.
-                    self.writing_since = loop.time()
-                    self.outbox = []
-                    try:
-                        await self.forward(*ready)
-                        # Events that queued meanwhile go out now, under the same lock: one
-                        # wake-up of this task, and one write, per burst instead of per event.
-                        while (ready := self.subscriber.get_nowait()) is not None:
-                            await self.forward(*ready)
-                        await self.flush_outbox()
-                    finally:
-                        self.outbox = None
-                    self.writing_since = None
+                    await self.write_burst(ready)
         except asyncio.CancelledError:
             if not self.stalled:
                 raise
@@ -338,6 +444,22 @@ class Connection:
         if self.reading and self.reading_task is not None:
             self.reading_task.cancel()
 
+    async def write_burst(self, first: tuple[str, str]) -> None:
+        """Forward ``first`` and whatever queued meanwhile, as few messages as fit; lock held."""
+        # The watchdog (not a timer per burst) cuts this off if it takes too long.
+        self.writing_since = asyncio.get_running_loop().time()
+        self.outbox = []
+        try:
+            await self.forward(*first)
+            # Events that queued meanwhile go out now, under the same lock: one wake-up of this
+            # task, and one write, per burst instead of per event.
+            while (ready := self.subscriber.get_nowait()) is not None:
+                await self.forward(*ready)
+            await self.flush_outbox()
+        finally:
+            self.outbox = None
+        self.writing_since = None
+
     def cut_off_stalled_writer(self) -> None:
         """Called by the watchdog: the client has not taken a burst within the send timeout."""
         if self.writer is not None and not self.stalled:
@@ -348,27 +470,45 @@ class Connection:
         metrics.slow_consumers.inc()
         await self.close(CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and catch up")
 
-    async def forward(self, topic: str, frame: str) -> None:
+    def take_in_order(self, frame: str) -> bool | None:
+        """Whether ``frame`` is the next of its stream (True: now counted as sent, so send it),
+        one seen before (False: drop it), or needs ``forward()``'s slower path (None)."""
         kind, network_id, seq = stream_position(frame)
         if kind == "event":
             sent = self.sent_seq.get(network_id)
             if sent is None or seq <= sent:
-                return
-            if seq > sent + 1:
-                # Another process committed an earlier event but published it later: fetch it.
-                for missing in await backlog_frames(
-                    self.services, self.user, network_id, sent, up_to=seq - 1
-                ):
-                    await self.send_now(missing)
+                return False
+            if seq == sent + 1:
+                self.sent_seq[network_id] = seq
+                return True
+        elif kind == "notification":
+            if seq <= self.sent_user_seq:
+                return False
+            if seq == self.sent_user_seq + 1:
+                self.sent_user_seq = seq
+                return True
+        return None
+
+    async def forward(self, topic: str, frame: str) -> None:
+        in_order = self.take_in_order(frame)
+        if in_order is not None:
+            if in_order:
+                await self.send_now(frame)
+            return
+        kind, network_id, seq = stream_position(frame)
+        if kind == "event":
+            # Another process committed an earlier event but published it later: fetch it.
+            sent = self.sent_seq[network_id]
+            for missing in await backlog_frames(
+                self.services, self.user, network_id, sent, up_to=seq - 1
+            ):
+                await self.send_now(missing)
             await self.send_now(frame)
             self.sent_seq[network_id] = seq
         elif kind == "notification":
+            await self.sync_notifications_locked(self.sent_user_seq)
             if seq <= self.sent_user_seq:
                 return
-            if seq > self.sent_user_seq + 1:
-                await self.sync_notifications_locked(self.sent_user_seq)
-                if seq <= self.sent_user_seq:
-                    return
             await self.send_now(frame)
             self.sent_user_seq = seq
         elif kind == "unsubscribed":
@@ -538,6 +678,14 @@ def send_watchdog(websocket: WebSocket, timeout: float) -> SendWatchdog:
     return state.send_watchdog  # type: ignore[no-any-return]
 
 
+def write_round(websocket: WebSocket) -> WriteRound:
+    """The application's one write round, made with its first socket."""
+    state = websocket.app.state
+    if getattr(state, "write_round", None) is None:
+        state.write_round = WriteRound()
+    return state.write_round  # type: ignore[no-any-return]
+
+
 async def websocket_endpoint(websocket: WebSocket) -> None:
     services = services_of(websocket)
     await websocket.accept()
@@ -558,7 +706,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     metrics.open_sockets.inc()
     try:
         async with services.broker.subscriber(services.settings.socket_queue_size) as subscriber:
-            connection = Connection(websocket, services, user, subscriber)
+            connection = Connection(websocket, services, user, subscriber, write_round(websocket))
             watchdog = send_watchdog(websocket, services.settings.send_timeout_seconds)
             watchdog.watch(connection)
             try:
