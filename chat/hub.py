@@ -1,9 +1,10 @@
 """The WebSocket hub: one socket per browser tab, fed from the broker in per-network seq order.
 
 Each socket has one bounded subscriber queue for every topic it follows (its networks and the
-user's own stream). A writer task drains that queue; frames that must stay in order with it —
-backlogs, acks — go out under the same lock, so a client sees each network's events in seq order,
-each once, even while it is catching up.
+user's own stream). The process's write round drains the queues once the broker has handed out
+a batch (a writer task takes over a socket only when it has to wait); frames that must stay in
+order with the events — backlogs, acks — go out under the same lock, so a client sees each
+network's events in seq order, each once, even while it is catching up.
 """
 
 from __future__ import annotations
@@ -324,8 +325,9 @@ class Connection:
                 }
             )
         )
-        # This task reads. A writer task exists only while events wait to go out (most sockets
-        # are idle most of the time); if it has to close the socket, it ends the reading too.
+        # This task reads. Events are written by the write round, or by a writer task while one
+        # has to wait (see write_waiting); if that task has to close the socket, it ends the
+        # reading too.
         reading = asyncio.current_task()
         assert reading is not None
         self.reading_task = reading
