@@ -147,7 +147,10 @@ class WriteRound:
     def write_all(self) -> None:
         waiting, self.waiting = self.waiting, []
         for connection in waiting:
-            connection.write_waiting()
+            try:
+                connection.write_waiting()
+            except Exception:  # a bug: the other sockets of the round still get their events
+                log.exception("writing to a socket of user %s failed", connection.user.id)
 
 
 @dataclass(frozen=True, slots=True)
