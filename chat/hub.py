@@ -377,18 +377,18 @@ class Connection:
             begun = self.write_in_order_now()
         except Exception as error:
             begun = BegunBurst(failure=error)
-        if begun.rest is None and begun.leftover is None and begun.failure is None:
+        if begun is None:
             self.lock.release()
             self.subscriber.when_ready(self.start_writer)
             return
         self.writer = asyncio.create_task(self.write_pending(begun))
 
-    def write_in_order_now(self) -> BegunBurst:
+    def write_in_order_now(self) -> BegunBurst | None:
         """Send what is queued and next in its stream, as one message, without waiting.
 
-        Returns what a writer task must finish: the rest of that write if the client is not
-        taking it yet, and the first event that needs ``forward()`` (or did not fit in the
-        message). The caller holds the lock.
+        Returns what a writer task must finish, if anything: the rest of that write if the
+        client is not taking it yet, and the first event that needs ``forward()`` (or did not
+        fit in the message). The caller holds the lock.
         """
         lines: list[str] = []
         chars = 0
@@ -405,7 +405,8 @@ class Connection:
             if in_order:
                 lines.append(frame)
                 chars += len(frame) + 1
-        return BegunBurst(self.write_now("\n".join(lines)) if lines else None, leftover)
+        rest = self.write_now("\n".join(lines)) if lines else None
+        return None if rest is None and leftover is None else BegunBurst(rest, leftover)
 
     async def finish_burst(self, begun: BegunBurst) -> None:
         """What ``start_writer`` began: the lock is held, and released by ``write_pending``."""
