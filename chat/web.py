@@ -49,7 +49,7 @@ FORM_ERRORS = {
     ),
     "password_too_short": N_("A password has at least 10 characters."),
     "role_invalid": N_("Choose your role."),
-    "organisation_name_invalid": N_("Enter the name of your organisation."),
+    "organisation_name_invalid": N_("Enter the name of your organisation (2 to 200 characters)."),
     "organisation_type_invalid": N_("Choose the type of your organisation."),
 }
 ROLE_LABELS = {
