@@ -293,13 +293,15 @@ class Connection:
         """Start writing one WebSocket message; what is left if the client is not taking it."""
         try:
             return eager.start(self.transport_send({"type": "websocket.send", "text": text}))
-        except OSError:
+        except (OSError, RuntimeError):
+            # RuntimeError: uvicorn already sent its own close frame (a 1009 from its frame
+            # parser, a keepalive timeout) and refuses further sends; the socket is going away.
             raise self.client_gone() from None
 
     async def finish_write(self, rest: eager.Suspended) -> None:
         try:
             await rest
-        except OSError:
+        except (OSError, RuntimeError):  # as in write_now
             raise self.client_gone() from None
 
     def client_gone(self) -> WebSocketDisconnect:
