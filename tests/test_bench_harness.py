@@ -37,3 +37,15 @@ def test_quick_one_node_run_loses_nothing_and_prints_figures() -> None:
         assert line["lost"] == line["duplicates"] == line["out_of_order"] == 0, line
         assert line["messages"] > 0 and line["deliveries_per_s"] > 0, line
         assert line["drained"] and not line["unacked"], line
+
+
+def test_in_process_fanout_delivers_every_event_to_every_socket_and_prints_figures() -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench.fanout", "--sockets", "50", "--events", "20", "--runs", "1"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    # It exits with "FAILED" if any socket missed an event.
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    (line,) = [json.loads(text) for text in finished.stdout.splitlines()]
+    assert line["sockets"] == 50 and line["events"] == 20
+    assert line["hub_us_per_delivery"] > 0 and line["plain_loop_us_per_delivery"] > 0
