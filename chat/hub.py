@@ -175,7 +175,7 @@ class SocketUser:
 
 
 class BegunBurst(NamedTuple):
-    """What the writer began without a task and a writer task must finish (see start_writer)."""
+    """What the write round began and a writer task must finish (see write_waiting)."""
 
     #: the rest of a write the client is not taking yet
     rest: eager.Suspended | None = None
@@ -411,7 +411,7 @@ class Connection:
         return None if rest is None and leftover is None else BegunBurst(rest, leftover)
 
     async def finish_burst(self, begun: BegunBurst) -> None:
-        """What ``start_writer`` began: the lock is held, and released by ``write_pending``."""
+        """What ``write_waiting`` began: the lock is held, and released by ``write_pending``."""
         if begun.failure is not None:
             raise begun.failure
         if begun.rest is not None:
@@ -422,7 +422,7 @@ class Connection:
             await self.write_burst(begun.leftover)
 
     async def write_pending(self, begun: BegunBurst | None = None) -> None:
-        """Write until nothing waits; first finish ``begun``, whose lock ``start_writer`` holds."""
+        """Write until nothing waits; first finish ``begun``, whose lock ``write_waiting`` took."""
         try:
             if begun is not None:
                 try:
