@@ -271,3 +271,31 @@ def open_sockets(server: LiveServer) -> float:
     match = re.search(r"^bwt_open_websockets (\S+)$", text, re.M)
     assert match, text[:500]
     return float(match.group(1))
+
+
+async def members_of_networks(
+    server: LiveServer, count: int, networks: int
+) -> tuple[list[ChatUser], list[int]]:
+    """``count`` registered users who all joined the first ``networks`` networks; their ids."""
+    users = [await ChatUser(server.url, f"user{i}").register() for i in range(count)]
+    listed = (await users[0].api("GET", "/api/networks")).json()
+    slugs = [network["slug"] for network in listed][:networks]
+    ids = [await users[0].join(slug) for slug in slugs]
+    for user in users[1:]:
+        for slug in slugs:
+            await user.join(slug)
+    return users, ids
+
+
+async def ends_clean(servers: list[LiveServer], users: list[ChatUser], within: float = 10) -> None:
+    """Every socket gone on every server (the open-socket gauge back at 0, polled for up to
+    ``within`` seconds) and nothing in their logs but the expected lines; then log out users."""
+    for _ in range(int(within / 0.2)):
+        if all(open_sockets(server) == 0 for server in servers):
+            break
+        await asyncio.sleep(0.2)
+    for server in servers:
+        assert open_sockets(server) == 0
+        assert not server_log_problems(server), server_log_problems(server)
+    for user in users:
+        await user.aclose()

@@ -22,21 +22,16 @@ from websockets.exceptions import ConnectionClosed
 from tests.adversarial.stream_check import (
     FAST,
     Reader,
+    ends_clean,
     flood,
-    open_sockets,
+    members_of_networks,
     raw,
-    server_log_problems,
 )
 
 
 async def test_a_1009_close_during_an_event_flood_logs_no_traceback(start_server) -> None:
     server = start_server(**FAST)
-    users = [await server.user(f"user{i}").register() for i in range(4)]
-    slugs = [n["slug"] for n in (await users[0].api("GET", "/api/networks")).json()][:3]
-    networks = [await users[0].join(s) for s in slugs]
-    for user in users[1:]:
-        for slug in slugs:
-            await user.join(slug)
+    users, networks = await members_of_networks(server, 4, 3)
     senders = [await raw(user) for user in users]
     stop = asyncio.Event()
     closes: list = []
@@ -61,13 +56,5 @@ async def test_a_1009_close_during_an_event_flood_logs_no_traceback(start_server
     await asyncio.gather(*tasks)
     for sender in senders:
         await sender.close()
-    for _ in range(20):
-        await asyncio.sleep(0.5)
-        if open_sockets(server) == 0:
-            break
-    assert open_sockets(server) == 0
     assert closes
-    problems = server_log_problems(server)
-    assert not problems, f"{len(closes)} closes; " + "\n".join(problems[:6])
-    for user in users:
-        await user.aclose()
+    await ends_clean([server], users)

@@ -14,20 +14,17 @@ from tests.adversarial.stream_check import (
     FAST,
     SCALE,
     Reader,
+    ends_clean,
     flood,
     last_seqs,
-    open_sockets,
+    members_of_networks,
     raw,
-    server_log_problems,
 )
-from tests.client import ChatUser
 
 
 async def test_flood_with_subscribe_churn_and_mentions(start_server) -> None:
     server = start_server(**FAST)
-    users = [await server.user(f"user{i}").register() for i in range(6)]
-    slugs = [n["slug"] for n in (await users[0].api("GET", "/api/networks")).json()][:4]
-    networks = [await u.join(s) for u in users for s in slugs][: len(slugs)]
+    users, networks = await members_of_networks(server, 6, 4)
     readers = []
     for u in users[:4]:
         for j in range(3):
@@ -76,21 +73,12 @@ async def test_flood_with_subscribe_churn_and_mentions(start_server) -> None:
         await r.ws.close()
     for s in senders:
         await s.close()
-    await asyncio.sleep(0.5)
-    assert open_sockets(server) == 0
-    assert not server_log_problems(server), server_log_problems(server)
-    for u in users:
-        await u.aclose()
+    await ends_clean([server], users)
 
 
 async def test_abrupt_disconnects_and_server_closes_during_a_flood(start_server) -> None:
     server = start_server(**FAST)
-    users = [await server.user(f"user{i}").register() for i in range(4)]
-    slugs = [n["slug"] for n in (await users[0].api("GET", "/api/networks")).json()][:3]
-    networks = [await users[0].join(s) for s in slugs]
-    for u in users[1:]:
-        for s in slugs:
-            await u.join(s)
+    users, networks = await members_of_networks(server, 4, 3)
     steady = await Reader(users[1], "steady").open()
     for n in networks:
         await steady.subscribe(n, 0)
@@ -145,25 +133,13 @@ async def test_abrupt_disconnects_and_server_closes_during_a_flood(start_server)
     await steady.ws.close()
     for s in senders:
         await s.close()
-    counts = []
-    for _ in range(int(os.environ.get("ADV_WAIT", "2"))):
-        await asyncio.sleep(1.0)
-        counts.append(open_sockets(server))
-    print(stats, counts)
-    assert open_sockets(server) == 0, counts
-    assert not server_log_problems(server), server_log_problems(server)
-    for u in users:
-        await u.aclose()
+    # Aborted sockets' queued subscribes are still worked through: give them a while.
+    await ends_clean([server], users, within=30)
 
 
 async def test_stalled_readers_are_cut_off_and_catch_up(start_server) -> None:
     server = start_server(**FAST, BWT_SEND_TIMEOUT_SECONDS="1", BWT_SOCKET_QUEUE_SIZE="200")
-    users = [await server.user(f"user{i}").register() for i in range(3)]
-    slugs = [n["slug"] for n in (await users[0].api("GET", "/api/networks")).json()][:2]
-    networks = [await users[0].join(s) for s in slugs]
-    for u in users[1:]:
-        for s in slugs:
-            await u.join(s)
+    users, networks = await members_of_networks(server, 3, 2)
     steady = await Reader(users[1], "steady").open()
     stalled = []
     for i in range(4):
@@ -207,11 +183,7 @@ async def test_stalled_readers_are_cut_off_and_catch_up(start_server) -> None:
     await steady.ws.close()
     for s in senders:
         await s.close()
-    await asyncio.sleep(3)
-    assert open_sockets(server) == 0
-    assert not server_log_problems(server), server_log_problems(server)
-    for u in users:
-        await u.aclose()
+    await ends_clean([server], users)
 
 
 async def test_logout_and_leaving_a_private_network_during_a_flood(start_server) -> None:
@@ -231,15 +203,6 @@ async def test_logout_and_leaving_a_private_network_during_a_flood(start_server)
             "POST", f"/api/admin/networks/{private}/members", json={"username": u.username}
         )
         assert r.status_code in (200, 201), r.text
-    public = await users[0].join(
-        [
-            n["slug"]
-            for n in (await users[0].api("GET", "/api/networks")).json()
-            if n["slug"] != "geheim"
-        ][0]
-    )
-    for u in users[1:]:
-        await u.join(str(public)) if False else None
     networks = [private]
     leaver_user, logout_user = users[1], users[2]
     leavers = [await Reader(leaver_user, f"leaver{i}").open() for i in range(3)]
@@ -274,22 +237,13 @@ async def test_logout_and_leaving_a_private_network_during_a_flood(start_server)
         await r.ws.close()
     for s in senders:
         await s.close()
-    await asyncio.sleep(0.5)
-    assert open_sockets(server) == 0
-    assert not server_log_problems(server), server_log_problems(server)
-    for u in [*users, admin]:
-        await u.aclose()
+    await ends_clean([server], [*users, admin])
 
 
 @pytest.mark.parametrize("stack", ["postgres-redis"], indirect=True)
 async def test_two_nodes_flood_gaps_filled_in_order(start_server) -> None:
     first, second = start_server(**FAST), start_server(**FAST)
-    users = [await ChatUser(first.url, f"user{i}").register() for i in range(6)]
-    slugs = [n["slug"] for n in (await users[0].api("GET", "/api/networks")).json()][:2]
-    networks = [await users[0].join(s) for s in slugs]
-    for u in users[1:]:
-        for s in slugs:
-            await u.join(s)
+    users, networks = await members_of_networks(first, 6, 2)
     readers = []
     for u in users[:4]:
         for base in (first.url, second.url):
@@ -328,15 +282,8 @@ async def test_two_nodes_flood_gaps_filled_in_order(start_server) -> None:
         )
     problems = [p for r in readers for p in r.check.problems]
     assert not problems, problems
-    notes = {r.check.name: r.check.user_seq for r in readers}
-    print(notes)
     for r in readers:
         await r.ws.close()
     for s in senders:
         await s.close()
-    await asyncio.sleep(0.5)
-    for server in (first, second):
-        assert open_sockets(server) == 0
-        assert not server_log_problems(server), server_log_problems(server)
-    for u in users:
-        await u.aclose()
+    await ends_clean([first, second], users)
