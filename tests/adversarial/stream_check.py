@@ -299,3 +299,28 @@ async def ends_clean(servers: list[LiveServer], users: list[ChatUser], within: f
         assert not server_log_problems(server), server_log_problems(server)
     for user in users:
         await user.aclose()
+
+
+async def churn(
+    reader: Reader,
+    networks: list[int],
+    stop: asyncio.Event,
+    pause: tuple[float, float],
+    resubscribe_while_on: bool,
+) -> None:
+    """Until ``stop``: unsubscribe from a network and subscribe again with ``since_seq`` (and,
+    if asked, subscribe again while still subscribed), at random moments ``pause`` apart."""
+    rnd = random.Random(reader.check.name)
+    while not stop.is_set():
+        await asyncio.sleep(rnd.uniform(*pause))
+        network = rnd.choice(networks)
+        state = reader.check.net(network)
+        if state.pending:
+            continue
+        action = rnd.random() if resubscribe_while_on else 0.0
+        if action < 0.4 and state.on:
+            await reader.unsubscribe(network)
+            await asyncio.sleep(rnd.uniform(0, 0.02) if resubscribe_while_on else 0)
+            await reader.subscribe(network, state.last)
+        elif action < 0.7 and resubscribe_while_on:
+            await reader.subscribe(network, state.last)

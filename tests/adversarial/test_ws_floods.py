@@ -14,6 +14,7 @@ from tests.adversarial.stream_check import (
     FAST,
     SCALE,
     Reader,
+    churn,
     ends_clean,
     flood,
     last_seqs,
@@ -37,22 +38,10 @@ async def test_flood_with_subscribe_churn_and_mentions(start_server) -> None:
 
     senders = [await raw(u) for u in users]
     churn_stop = asyncio.Event()
-
-    async def churn(r: Reader) -> None:
-        rnd = random.Random(hash(r.check.name))
-        while not churn_stop.is_set():
-            await asyncio.sleep(rnd.uniform(0.005, 0.05))
-            n = rnd.choice(networks)
-            state = r.check.net(n)
-            action = rnd.random()
-            if action < 0.4 and state.on and not state.pending:
-                await r.unsubscribe(n)
-                await asyncio.sleep(rnd.uniform(0, 0.02))
-                await r.subscribe(n, r.check.net(n).last)
-            elif action < 0.7 and not state.pending:
-                await r.subscribe(n, r.check.net(n).last)  # re-subscribe while subscribed
-
-    churners = [asyncio.create_task(churn(r)) for r in readers[::2]]
+    churners = [
+        asyncio.create_task(churn(r, networks, churn_stop, (0.005, 0.05), True))
+        for r in readers[::2]
+    ]
     total = 150 * SCALE
     acks = await flood(senders, networks, total, mention=[u.username for u in users[:4]])
     churn_stop.set()
@@ -255,18 +244,10 @@ async def test_two_nodes_flood_gaps_filled_in_order(start_server) -> None:
         await r.wait_for(lambda r=r: all(r.check.net(n).on for n in networks))
     senders = [await raw(u, first.url if i % 2 else second.url) for i, u in enumerate(users)]
     churn_stop = asyncio.Event()
-
-    async def churn(r: Reader) -> None:
-        rnd = random.Random(hash(r.check.name))
-        while not churn_stop.is_set():
-            await asyncio.sleep(rnd.uniform(0.01, 0.08))
-            n = rnd.choice(networks)
-            state = r.check.net(n)
-            if state.on and not state.pending:
-                await r.unsubscribe(n)
-                await r.subscribe(n, r.check.net(n).last)
-
-    churners = [asyncio.create_task(churn(r)) for r in readers[::3]]
+    churners = [
+        asyncio.create_task(churn(r, networks, churn_stop, (0.01, 0.08), False))
+        for r in readers[::3]
+    ]
     total = 150 * SCALE
     acks = await flood(senders, networks, total, mention=[u.username for u in users[:4]])
     churn_stop.set()
