@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -44,6 +45,8 @@ from chat.protocol import (
 from chat.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: sends of one socket waiting for their group commit at once; the socket reads on meanwhile.
 SENDS_IN_FLIGHT = 8
@@ -678,20 +681,12 @@ class Connection:
                 pass  # the client went away at the same moment, or is not reading at all
 
 
-def send_watchdog(websocket: WebSocket, timeout: float) -> SendWatchdog:
-    """The application's one watchdog, made with its first socket."""
+def one_per_app(websocket: WebSocket, name: str, make: Callable[[], T]) -> T:
+    """The application's one ``name`` (watchdog, write round), made with its first socket."""
     state = websocket.app.state
-    if getattr(state, "send_watchdog", None) is None:
-        state.send_watchdog = SendWatchdog(timeout)
-    return state.send_watchdog  # type: ignore[no-any-return]
-
-
-def write_round(websocket: WebSocket) -> WriteRound:
-    """The application's one write round, made with its first socket."""
-    state = websocket.app.state
-    if getattr(state, "write_round", None) is None:
-        state.write_round = WriteRound()
-    return state.write_round  # type: ignore[no-any-return]
+    if getattr(state, name, None) is None:
+        setattr(state, name, make())
+    return getattr(state, name)  # type: ignore[no-any-return]
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -714,8 +709,10 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     metrics.open_sockets.inc()
     try:
         async with services.broker.subscriber(services.settings.socket_queue_size) as subscriber:
-            connection = Connection(websocket, services, user, subscriber, write_round(websocket))
-            watchdog = send_watchdog(websocket, services.settings.send_timeout_seconds)
+            write_round = one_per_app(websocket, "write_round", WriteRound)
+            connection = Connection(websocket, services, user, subscriber, write_round)
+            timeout = services.settings.send_timeout_seconds
+            watchdog = one_per_app(websocket, "send_watchdog", lambda: SendWatchdog(timeout))
             watchdog.watch(connection)
             try:
                 await connection.run()
