@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from channels import Subscriber, SubscriberOverflow
-from chat import eager, metrics
+from chat import eager, metrics, wire
 from chat.actions import Services
 from chat.actions.accounts import get_user
 from chat.actions.messages import backlog_frames, last_seq, may_read, send_message
@@ -141,19 +141,30 @@ class WriteRound:
 
     def __init__(self) -> None:
         self.waiting: list[Connection] = []
+        #: the round's messages, framed once (see chat.wire): most go to every socket alike.
+        self.frames: dict[str, bytes] = {}
 
     def add(self, connection: Connection) -> None:
         if not self.waiting:
             asyncio.get_running_loop().call_soon(self.write_all)
         self.waiting.append(connection)
 
+    def frame_of(self, text: str) -> bytes:
+        frame = self.frames.get(text)
+        if frame is None:
+            frame = self.frames[text] = wire.text_frame(text)
+        return frame
+
     def write_all(self) -> None:
         waiting, self.waiting = self.waiting, []
-        for connection in waiting:
-            try:
-                connection.write_waiting()
-            except Exception:  # a bug: the other sockets of the round still get their events
-                log.exception("writing to a socket of user %s failed", connection.user.id)
+        try:
+            for connection in waiting:
+                try:
+                    connection.write_waiting()
+                except Exception:  # a bug: the other sockets of the round still get their events
+                    log.exception("writing to a socket of user %s failed", connection.user.id)
+        finally:
+            self.frames.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +211,7 @@ class Connection:
         "websocket", "services", "settings", "user", "subscriber", "lock", "sent_seq",
         "sent_user_seq", "bucket", "excess_frames", "transport_send", "writing_since", "writer",
         "writer_error", "ended_by_writer", "reading_task", "reading", "stalled", "send_slots",
-        "sends", "outbox", "outbox_chars", "write_round",
+        "sends", "outbox", "outbox_chars", "write_round", "plain_socket",
     )  # fmt: skip
 
     def __init__(
@@ -224,6 +235,8 @@ class Connection:
         self.bucket = TokenBucket(self.settings.frame_rate, self.settings.frame_burst)
         self.excess_frames = 0
         self.transport_send: Send = websocket.scope.get(TRANSPORT_SEND) or websocket.send
+        #: uvicorn's protocol of this socket if the write round may write frames straight to it.
+        self.plain_socket = wire.plain_socket(self.transport_send)
         #: loop time at which the current burst began to be written; None while idle.
         self.writing_since: float | None = None
         self.writer: asyncio.Task[None] | None = None
@@ -300,6 +313,17 @@ class Connection:
             # RuntimeError: uvicorn already sent its own close frame (a 1009 from its frame
             # parser, a keepalive timeout) and refuses further sends; the socket is going away.
             raise self.client_gone() from None
+
+    def write_in_round(self, text: str) -> eager.Suspended | None:
+        """``write_now``, with the round's frame of ``text`` where the socket takes it as is."""
+        plain = self.plain_socket
+        if plain is not None:
+            try:
+                if wire.write_framed(plain, self.write_round.frame_of(text)):
+                    return None
+            except OSError:
+                raise self.client_gone() from None
+        return self.write_now(text)
 
     async def finish_write(self, rest: eager.Suspended) -> None:
         try:
@@ -410,7 +434,7 @@ class Connection:
             if in_order:
                 lines.append(frame)
                 chars += len(frame) + 1
-        rest = self.write_now("\n".join(lines)) if lines else None
+        rest = self.write_in_round("\n".join(lines)) if lines else None
         return None if rest is None and leftover is None else BegunBurst(rest, leftover)
 
     async def finish_burst(self, begun: BegunBurst) -> None:

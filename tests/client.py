@@ -123,7 +123,13 @@ class ChatUser:
         assert response.status_code == 200, response.text
         return network_id
 
-    async def connect(self, origin: str | None = None, expect_welcome: bool = True) -> Socket:
+    async def connect(
+        self,
+        origin: str | None = None,
+        expect_welcome: bool = True,
+        compression: str | None = "deflate",
+    ) -> Socket:
+        """A socket as a browser opens one: with permessage-deflate unless ``compression=None``."""
         ws_url = self.base_url.replace("http://", "ws://") + "/ws"
         cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
         connection = await connect(
@@ -131,6 +137,7 @@ class ChatUser:
             origin=origin or self.base_url,  # type: ignore[arg-type]
             additional_headers={"Cookie": cookie} if cookie else {},
             max_size=2**22,
+            compression=compression,
         )
         socket = Socket(connection)
         self.sockets.append(socket)
