@@ -11,7 +11,7 @@ from starlette.schemas import SchemaGenerator
 
 from chat.actions import accounts, messages, networks, notifications
 from chat.actions.posts import check_post
-from chat.auth import require_user, services_of
+from chat.auth import require_user, require_user_reading, services_of
 from chat.errors import ActionError, not_found
 from chat.models import Organisation, User
 from chat.protocol import LARGEST_ID
@@ -133,16 +133,14 @@ async def history(request: Request) -> JSONResponse:
       200:
         description: A page of messages, oldest first, by keyset on seq.
     """
-    user = await require_user(request)
-    page = await messages.history_page(
-        services_of(request),
-        user,
+    read_page = messages.history_page_reader(
         path_id(request),
         before_seq=int_query(request, "before_seq"),
         after_seq=int_query(request, "after_seq"),
         around_seq=int_query(request, "around_seq"),
         limit=int_query(request, "limit", 50) or 50,
     )
+    _, page = await require_user_reading(request, read_page)
     return JSONResponse(page)
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from base64 import b64decode
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import itsdangerous
 from itsdangerous.exc import BadSignature
+from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection, cookie_parser
 from starlette.types import Scope
 
@@ -20,6 +22,8 @@ SESSION_KEY = "user_id"
 EPOCH_KEY = "epoch"
 SESSION_COOKIE = "bwt_session"
 SESSION_MAX_AGE = 30 * 86400
+
+T = TypeVar("T")
 
 
 def read_session_cookie(scope: Scope, secret: str) -> dict[str, Any]:
@@ -52,17 +56,61 @@ async def current_user(connection: HTTPConnection) -> User | None:
         return connection.state.user  # type: ignore[no-any-return]
     user_id = connection.session.get(SESSION_KEY)
     user = await get_user(services_of(connection).db, user_id) if isinstance(user_id, int) else None
+    return _remember_user(connection, user)
+
+
+def _remember_user(connection: HTTPConnection, user: User | None) -> User | None:
     if user is not None and connection.session.get(EPOCH_KEY, 0) != user.session_epoch:
         user = None  # the user logged out since this cookie was made
     connection.state.user = user
     return user
 
 
+def _not_authenticated() -> ActionError:
+    return ActionError("not_authenticated", "Log in first.", 401)
+
+
 async def require_user(connection: HTTPConnection) -> User:
     user = await current_user(connection)
     if user is None:
-        raise ActionError("not_authenticated", "Log in first.", 401)
+        raise _not_authenticated()
     return user
+
+
+async def require_user_reading(
+    connection: HTTPConnection, read: Callable[[Session, int], T]
+) -> tuple[User, T]:
+    """``require_user``, and ``read(session, user_id)`` in the same hop to the database.
+
+    For a hot read that needs only who is asking (a history page): loading the user in a hop
+    of its own cost as much as the page (docs/performance.md, history). ``read`` runs before
+    the cookie's epoch is checked; for a cookie that is stale, the answer is 401 and what
+    ``read`` returned, or the error it raised, is dropped unseen.
+    """
+    db = services_of(connection).db
+    if "user" in connection.state._state:
+        user = await require_user(connection)
+        return user, await db.read_sync(lambda session: read(session, user.id))
+    user_id = connection.session.get(SESSION_KEY)
+    if not isinstance(user_id, int):
+        raise _not_authenticated()
+
+    def user_and_read(session: Session) -> tuple[User | None, T | ActionError | None]:
+        user = session.get(User, user_id)
+        if user is None:
+            return None, None
+        try:
+            return user, read(session, user_id)
+        except ActionError as error:  # raised below only if the cookie holds
+            return user, error
+
+    found, result = await db.read_sync(user_and_read)
+    user = _remember_user(connection, found)
+    if user is None:
+        raise _not_authenticated()
+    if isinstance(result, ActionError):
+        raise result
+    return user, result  # type: ignore[return-value]
 
 
 def log_in(connection: HTTPConnection, user: User) -> None:

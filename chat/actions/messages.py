@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 from collections import namedtuple
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
 from typing import Any
@@ -387,20 +387,35 @@ async def history_page(
     around_seq: int | None = None,
     limit: int = 50,
 ) -> dict[str, Any]:
-    """A page of messages, oldest first, by keyset on seq: new messages never shift a page.
+    """A page of messages, oldest first, by keyset on seq: new messages never shift a page."""
+    page = history_page_reader(
+        network_id, before_seq=before_seq, after_seq=after_seq, around_seq=around_seq, limit=limit
+    )
+    return await services.db.read_sync(lambda session: page(session, user.id))
 
-    The whole page is one ``read_sync``: the permission check and its two or three queries
-    in one hop to the database (docs/performance.md, history)."""
-    page = partial(
-        _history_page,
-        user_id=user.id,
+
+def history_page_reader(
+    network_id: int,
+    *,
+    before_seq: int | None = None,
+    after_seq: int | None = None,
+    around_seq: int | None = None,
+    limit: int = 50,
+) -> Callable[[Session, int], dict[str, Any]]:
+    """``history_page`` as ``read(session, user_id)``, for ``Database.read_sync``.
+
+    The whole page is one read: the permission check and its two or three queries in one hop
+    to the database; the HTTP route reads the user behind the cookie in the same hop
+    (``chat.auth.require_user_reading``; docs/performance.md, history)."""
+    return lambda session, user_id: _history_page(
+        session,
+        user_id=user_id,
         network_id=network_id,
         before_seq=before_seq,
         after_seq=after_seq,
         around_seq=around_seq,
         limit=max(1, min(limit, MAX_PAGE)),
     )
-    return await services.db.read_sync(page)
 
 
 def _history_page(

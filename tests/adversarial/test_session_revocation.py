@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from websockets.exceptions import ConnectionClosed
 
-from tests.client import ChatUser
+from tests.client import ChatUser, make_admin
 
 
 async def test_cookie_copied_before_logout_is_dead_after_logout(users, live_server) -> None:
@@ -28,3 +28,31 @@ async def test_open_socket_is_closed_at_logout(users) -> None:
         assert closed.rcvd is not None and closed.rcvd.code == 4401
         return
     raise AssertionError(f"socket stayed open after log-out; got {frames}")
+
+
+async def test_cookie_copied_before_logout_reads_no_history(users, live_server) -> None:
+    """The history route reads the user and the page in one hop; the page must still be dropped
+    for a dead cookie, and a page the user may not read must not answer 404 instead of 401."""
+    admin = await make_admin(live_server, "beheerder")
+    created = await admin.api(
+        "POST",
+        "/api/admin/networks",
+        json={"slug": "dicht", "name": "Dicht", "description": "", "is_private": True},
+    )
+    assert created.status_code == 201, created.text
+    anna: ChatUser = await users("anna")
+    public = await anna.join("recreatieparken")
+    socket = await anna.connect()
+    await socket.send_message(public, "nog voor het uitloggen")
+    path = f"/api/networks/{public}/messages"
+    assert [m["body"] for m in (await anna.api("GET", path)).json()["messages"]] == [
+        "nog voor het uitloggen"
+    ]
+    stolen = dict(anna.http.cookies)
+    assert (await anna.http.post("/logout")).status_code == 303
+
+    async with httpx.AsyncClient(base_url=live_server.url, cookies=stolen) as thief:
+        for network in (public, created.json()["id"]):
+            response = await thief.get(f"/api/networks/{network}/messages")
+            assert response.status_code == 401, response.text
+            assert "nog voor het uitloggen" not in response.text
