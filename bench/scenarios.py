@@ -38,7 +38,7 @@ class Sizes:
     duration: float = 15.0
     idle: int = 10_000
     history: int = 1_000_000
-    history_samples: int = 200
+    history_samples: int = 1000
     storm_members: int = 1000
     storm_rate: float = 20.0
     storm_spread: float = 10.0
@@ -327,7 +327,9 @@ async def history(ctx: Context) -> list[Figures]:
                     if before is not None:
                         params["before_seq"] = before
                     path = f"/api/networks/{database.network_id}/messages"
+                    cpu_before = server.cpu_seconds()
                     timings, body = await _time_gets(http, path, params, s.history_samples)
+                    cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / s.history_samples
                     assert len(httpx.Response(200, content=body).json()["messages"]) == 50
                     newest_page = newest_page or body
                     figures.append(
@@ -335,6 +337,7 @@ async def history(ctx: Context) -> list[Figures]:
                             "scenario": f"history/{kind}/{name}",  # noqa: B023
                             "messages": total,
                             **_percentiles(timings),
+                            "server_cpu_ms_per_page": round(cpu_ms, 3),
                             "lost": 0,
                             "duplicates": 0,
                             "out_of_order": 0,
