@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import subprocess
 import time
@@ -11,8 +12,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from bench.harness import (
     LoadRun,
@@ -23,6 +22,7 @@ from bench.harness import (
     cookies_for,
     new_secret,
 )
+from bench.httpclient import LeanHTTPClient
 from bench.seed import BenchDatabase
 
 
@@ -280,20 +280,19 @@ async def idle(ctx: Context) -> list[Figures]:
 
 
 async def _time_gets(
-    http: httpx.AsyncClient, path: str, params: dict[str, int], samples: int
+    http: LeanHTTPClient, path: str, params: dict[str, int], samples: int
 ) -> tuple[list[float], bytes]:
     """``samples`` sequential GETs after 10 to warm caches: their times (ms, sorted) and the
     last body."""
     for _ in range(10):
-        (await http.get(path, params=params)).raise_for_status()
+        await http.get(path, params)
     timings = []
     for _ in range(samples):
         started = time.perf_counter()
-        response = await http.get(path, params=params)
+        body = await http.get(path, params)
         timings.append((time.perf_counter() - started) * 1000)
-        response.raise_for_status()
     timings.sort()
-    return timings, response.content
+    return timings, body
 
 
 def _percentiles(timings: list[float]) -> dict[str, float]:
@@ -321,7 +320,7 @@ async def history(ctx: Context) -> list[Figures]:
             positions = {"newest": None, "middle": total // 2, "oldest": 51}
             figures = []
             newest_page = b""
-            async with httpx.AsyncClient(base_url=server.url, headers={"Cookie": cookie}) as http:
+            async with LeanHTTPClient(server.url, headers={"Cookie": cookie}) as http:
                 for name, before in positions.items():
                     params = {"limit": 50}
                     if before is not None:
@@ -330,7 +329,7 @@ async def history(ctx: Context) -> list[Figures]:
                     cpu_before = server.cpu_seconds()
                     timings, body = await _time_gets(http, path, params, s.history_samples)
                     cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / s.history_samples
-                    assert len(httpx.Response(200, content=body).json()["messages"]) == 50
+                    assert len(json.loads(body)["messages"]) == 50
                     newest_page = newest_page or body
                     figures.append(
                         {
@@ -373,7 +372,7 @@ async def _history_ceiling(ctx: Context, page: bytes) -> dict[str, float]:
     page_file.write_bytes(page)  # noqa: ASYNC240 - once per run
     server = await ceiling_server(ctx.pinning, ctx.workdir, page=page_file).start(health=None)
     try:
-        async with httpx.AsyncClient(base_url=server.url) as http:
+        async with LeanHTTPClient(server.url) as http:
             timings, _ = await _time_gets(http, "/page", {}, ctx.sizes.history_samples)
     finally:
         await server.stop()
