@@ -325,7 +325,9 @@ class Worker:
         await asyncio.sleep(plan.stall_for)
         client.socket.resume_reading()
         try:
-            await asyncio.wait_for(asyncio.shield(client.socket.closed), 30)
+            # A cut-off socket has its close waiting behind what the kernel buffered: reading
+            # again finds it at once. One that is still open after this was not cut off.
+            await asyncio.wait_for(asyncio.shield(client.socket.closed), 5)
             self.stall_cut_off = True
         except TimeoutError:
             self.stall_cut_off = False

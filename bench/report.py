@@ -5,8 +5,8 @@ python -m bench.report results.jsonl [more.jsonl …]
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 COLUMNS = (
@@ -17,14 +17,16 @@ COLUMNS = (
 EXTRA = (
     "p95_ms", "rss_kb_per_connection", "rss_before_kb", "storm_caught_up_s", "stall_cut_off",
     "stall_close_codes", "stall_caught_up_s", "closes", "seed_s", "publish_per_s",
-    "ceiling_p50_ms", "ceiling_p95_ms",
+    "ceiling_p50_ms", "ceiling_p95_ms", "server_cpu_ms_per_page",
 )  # fmt: skip
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__)
+    parser.add_argument("paths", nargs="+", type=Path, help="files of python -m bench's output")
     lines = []
-    for path in sys.argv[1:]:
-        for text in Path(path).read_text().splitlines():
+    for path in parser.parse_args().paths:
+        for text in path.read_text().splitlines():
             if text.startswith("{"):
                 lines.append(json.loads(text))
     by_scenario: dict[str, list[dict]] = {}  # type: ignore[type-arg]

@@ -149,7 +149,11 @@ def _live_variants(ctx: Context) -> list[tuple[str, int, dict[str, Any]]]:
             {"senders": s.write_members, "rate": 0, "window": s.window},
         ),
     ]
-    return [v for v in variants if s.variant in v[0]]
+    chosen = [v for v in variants if s.variant in v[0]]
+    if not chosen:
+        names = ", ".join(name for name, _, _ in variants)
+        raise SystemExit(f"no live variant's name contains {s.variant!r}; there are: {names}")
+    return chosen
 
 
 async def ceiling(ctx: Context) -> list[Figures]:
