@@ -93,7 +93,10 @@ async def main() -> int:
     parser.add_argument("--members", type=int, help="members of the network (default 1000)")
     parser.add_argument("--variant", default="", help="only live variants whose name has this")
     parser.add_argument(
-        "--window", type=int, help="sends in flight per full-speed sender (default 2)"
+        "--window", type=int, help="sends in flight per full-speed fan-out sender (default 2)"
+    )
+    parser.add_argument(
+        "--write-window", type=int, help="sends in flight per write-heavy sender (default 8)"
     )
     arguments = parser.parse_args()
 
@@ -110,6 +113,8 @@ async def main() -> int:
         sizes.members = arguments.members
     if arguments.window:
         sizes.window = arguments.window
+    if arguments.write_window:
+        sizes.write_window = arguments.write_window
     raise_open_files()
     workdir = Path(tempfile.mkdtemp(prefix="bwt-bench-"))
     context = Context(sizes, Pinning(arguments.server_cpus, arguments.load_cpus), workdir)

@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 COLUMNS = (
-    "run", "clients", "rate", "acked_per_s", "deliveries_per_s", "p50_ms", "p99_ms", "max_ms",
-    "lost", "duplicates", "out_of_order", "server_rss_kb", "server_cpu_pct",
+    "run", "clients", "rate", "window", "acked_per_s", "deliveries_per_s", "p50_ms", "p99_ms",
+    "max_ms", "lost", "duplicates", "out_of_order", "server_rss_kb", "server_cpu_pct",
     "server_us_per_delivery", "loadavg",
 )  # fmt: skip
 EXTRA = (
