@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 from tests.conftest import PROJECT_ROOT
+from tests.services import need_postgres
 
 REQUIRED = (
     "scenario", "clients", "messages", "rate", "acked_per_s", "deliveries_per_s", "p50_ms",
@@ -49,3 +50,26 @@ def test_in_process_fanout_delivers_every_event_to_every_socket_and_prints_figur
     (line,) = [json.loads(text) for text in finished.stdout.splitlines()]
     assert line["sockets"] == 50 and line["events"] == 20
     assert line["hub_us_per_delivery"] > 0 and line["plain_loop_us_per_delivery"] > 0
+
+
+def test_quick_history_and_idle_runs_print_every_figure() -> None:
+    need_postgres()  # history is measured on SQLite and on PostgreSQL
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench", "history", "idle", "--quick", "--runs", "1",
+         "--server-cpus", "", "--load-cpus", ""],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    lines = [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]
+    runs = {line["scenario"]: line for line in lines if line.get("run") == 1}
+    history = [f"history/{db}/{end}" for db in ("sqlite", "postgres") for end in (
+        "newest", "middle", "oldest")]  # fmt: skip
+    assert set(history) <= set(runs), sorted(runs)
+    for line in runs.values():
+        assert set(REQUIRED) <= set(line), line
+        assert line["lost"] == line["duplicates"] == line["out_of_order"] == 0, line
+    for name in history:
+        line = runs[name]
+        assert line["messages"] == 2000 and 0 < line["p50_ms"] <= line["p95_ms"] <= line["max_ms"]
+        assert line["ceiling_p95_ms"] > 0, line
+    assert runs["idle/50"]["rss_kb_per_connection"] > 0
