@@ -50,10 +50,10 @@ T = TypeVar("T")
 
 #: sends of one socket waiting for their group commit at once; the socket reads on meanwhile.
 SENDS_IN_FLIGHT = 8
-#: A burst of frames for one socket leaves in WebSocket messages of up to this many characters,
-#: one frame per line (docs/protocol.md): one write to the kernel instead of one per frame.
-#: A larger single frame leaves on its own.
-MAX_MESSAGE_CHARS = 65536
+#: A burst of frames for one socket leaves in WebSocket messages of up to this many bytes of
+#: UTF-8, one frame per line (docs/protocol.md): one write to the kernel instead of one per
+#: frame. A larger single frame leaves on its own.
+MAX_MESSAGE_BYTES = 65536
 
 
 @lru_cache(maxsize=4096)
@@ -211,7 +211,7 @@ class Connection:
         "websocket", "services", "settings", "user", "subscriber", "lock", "sent_seq",
         "sent_user_seq", "bucket", "excess_frames", "transport_send", "writing_since", "writer",
         "writer_error", "ended_by_writer", "reading_task", "reading", "stalled", "send_slots",
-        "sends", "outbox", "outbox_chars", "write_round", "plain_socket",
+        "sends", "outbox", "outbox_bytes", "write_round", "plain_socket",
     )  # fmt: skip
 
     def __init__(
@@ -251,7 +251,7 @@ class Connection:
         self.sends: set[asyncio.Task[None]] = set()
         #: while the writer forwards a burst: its frames, to leave together (see send_now).
         self.outbox: list[str] | None = None
-        self.outbox_chars = 0
+        self.outbox_bytes = 0
 
     async def send(self, text: str) -> None:
         """Send one frame within the send timeout (replies, backlogs: the less frequent frames)."""
@@ -267,13 +267,14 @@ class Connection:
         the kernel and its own timer, it was a quarter of the server's samples in a reconnect
         storm (docs/performance.md)."""
         lines: list[str] = []
-        chars = 0
+        size = 0
         for frame in frames:
-            if lines and chars + len(frame) >= MAX_MESSAGE_CHARS:
+            frame_size = wire.utf8_length(frame)
+            if lines and size + frame_size >= MAX_MESSAGE_BYTES:
                 await self.send("\n".join(lines))
-                lines, chars = [], 0
+                lines, size = [], 0
             lines.append(frame)
-            chars += len(frame) + 1
+            size += frame_size + 1
         if lines:
             await self.send("\n".join(lines))
 
@@ -288,16 +289,17 @@ class Connection:
         if self.outbox is None:
             await self.write_message(text)
             return
-        if self.outbox and self.outbox_chars + len(text) >= MAX_MESSAGE_CHARS:
+        text_size = wire.utf8_length(text)
+        if self.outbox and self.outbox_bytes + text_size >= MAX_MESSAGE_BYTES:
             await self.flush_outbox()
         self.outbox.append(text)
-        self.outbox_chars += len(text) + 1
+        self.outbox_bytes += text_size + 1
 
     async def flush_outbox(self) -> None:
         if self.outbox:
             message = "\n".join(self.outbox)
             self.outbox.clear()
-            self.outbox_chars = 0
+            self.outbox_bytes = 0
             await self.write_message(message)
 
     async def write_message(self, text: str) -> None:
@@ -420,11 +422,12 @@ class Connection:
         fit in the message). The caller holds the lock.
         """
         lines: list[str] = []
-        chars = 0
+        size = 0
         leftover = None
         while (ready := self.subscriber.get_nowait()) is not None:
             frame = ready[1]
-            if lines and chars + len(frame) >= MAX_MESSAGE_CHARS:
+            frame_size = wire.utf8_length(frame)
+            if lines and size + frame_size >= MAX_MESSAGE_BYTES:
                 leftover = ready
                 break
             in_order = self.take_in_order(frame)
@@ -433,7 +436,7 @@ class Connection:
                 break
             if in_order:
                 lines.append(frame)
-                chars += len(frame) + 1
+                size += frame_size + 1
         rest = self.write_in_round("\n".join(lines)) if lines else None
         return None if rest is None and leftover is None else BegunBurst(rest, leftover)
 

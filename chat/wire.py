@@ -40,6 +40,12 @@ def plain_socket(send: Any) -> Any | None:
     return protocol
 
 
+def utf8_length(text: str) -> int:
+    """The length of ``text`` in UTF-8, what a client's message-size limit counts; for ASCII
+    text (most frames) without encoding it: ``isascii`` reads a flag the string keeps."""
+    return len(text) if text.isascii() else len(text.encode())
+
+
 def text_frame(text: str) -> bytes:
     """The unmasked, unfragmented text frame of ``text``, as uvicorn would write it."""
     return Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=[])

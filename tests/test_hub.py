@@ -129,7 +129,7 @@ async def test_a_long_backlog_arrives_whole_and_in_order_in_bounded_messages(use
     network = await anna.join("recreatieparken")
     await bram.join("recreatieparken")
     anna_socket = await anna.connect()
-    # 40 long messages: more than one WebSocket message holds (MAX_MESSAGE_CHARS).
+    # 40 long messages: more than one WebSocket message holds (MAX_MESSAGE_BYTES).
     report = "Verslag van de controle op de recreatieparken. " * 85
     bodies = [f"{i:02d} {report}"[:4000].strip() for i in range(40)]
     for body in bodies:
