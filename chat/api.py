@@ -133,13 +133,17 @@ async def history(request: Request) -> JSONResponse:
       200:
         description: A page of messages, oldest first, by keyset on seq.
     """
-    read_page = messages.history_page_reader(
-        path_id(request),
-        before_seq=int_query(request, "before_seq"),
-        after_seq=int_query(request, "after_seq"),
-        around_seq=int_query(request, "around_seq"),
-        limit=int_query(request, "limit", 50) or 50,
-    )
+    try:
+        read_page = messages.history_page_reader(
+            path_id(request),
+            before_seq=int_query(request, "before_seq"),
+            after_seq=int_query(request, "after_seq"),
+            around_seq=int_query(request, "around_seq"),
+            limit=int_query(request, "limit", 50) or 50,
+        )
+    except ActionError:
+        await require_user(request)  # who is asking comes first, as on every route: 401
+        raise
     _, page = await require_user_reading(request, read_page)
     return JSONResponse(page)
 
