@@ -46,7 +46,13 @@ def check_post(
         raise ActionError("invalid_frame", "'thread_root_id' must be a message id.")
     if thread_root_id is not None and kind != MESSAGE:
         raise ActionError("invalid_kind", "A reply in a thread is a plain message.")
-    return PostOptions(str(kind), tuple(tag_list(tags)), thread_root_id, demo)
+    tag_names = tuple(tag_list(tags))
+    try:
+        "".join(tag_names).encode("utf-8")
+    except UnicodeEncodeError as error:  # lone surrogates from JSON "\ud800" escapes
+        # Refused here, or the batch it is stored in fails for every sender in it.
+        raise ActionError("invalid_tags", "tags must be valid Unicode text.") from error
+    return PostOptions(str(kind), tag_names, thread_root_id, demo)
 
 
 def check_root(root: Row | None, network_id: int) -> None:
