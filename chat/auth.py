@@ -17,6 +17,7 @@ from chat.actions import Services
 from chat.actions.accounts import end_sessions, get_user
 from chat.errors import ActionError
 from chat.models import User
+from chat.protocol import is_id
 
 SESSION_KEY = "user_id"
 EPOCH_KEY = "epoch"
@@ -55,7 +56,8 @@ async def current_user(connection: HTTPConnection) -> User | None:
     if "user" in connection.state._state:
         return connection.state.user  # type: ignore[no-any-return]
     user_id = connection.session.get(SESSION_KEY)
-    user = await get_user(services_of(connection).db, user_id) if isinstance(user_id, int) else None
+    # is_id: a user id in the id column's range (a signed cookie from elsewhere may hold any).
+    user = await get_user(services_of(connection).db, user_id) if is_id(user_id) else None
     return _remember_user(connection, user)
 
 
@@ -92,7 +94,7 @@ async def require_user_reading(
         user = await require_user(connection)
         return user, await db.read_sync(lambda session: read(session, user.id))
     user_id = connection.session.get(SESSION_KEY)
-    if not isinstance(user_id, int):
+    if not is_id(user_id):
         raise _not_authenticated()
 
     def user_and_read(session: Session) -> tuple[User | None, T | ActionError | None]:
