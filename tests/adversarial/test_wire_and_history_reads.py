@@ -69,11 +69,12 @@ async def test_history_without_a_live_session_answers_401_like_the_other_routes(
     """Whatever the query or network id, a request without a valid session is 'log in first',
     as on /members and every other route, and it never gets message text.
 
-    Since the route reads the user and the page in one hop (ebf7452), it parses the path id and
-    the query (``path_id``, ``int_query`` in chat/api.py ``history``) before it looks at the
-    cookie: without a live session, a bad parameter answers 400 invalid_request and an id past
-    the database's integers 404 network_not_found, where /members (and the route before that
-    change) answers 401 not_authenticated."""
+    The route reads the user and the page in one hop (ebf7452), so it parses the path id and
+    the query (``path_id``, ``int_query`` in chat/api.py ``history``) before it reads the
+    cookie's user; without a live session a bad parameter answered 400 invalid_request and an
+    id past the database's integers 404 network_not_found, where /members (and the route before
+    that change) answers 401 not_authenticated. A signed cookie with a user id past the id
+    column's range made PostgreSQL answer 500 on both."""
     anna: ChatUser = await users("anna")
     network = await private_network_with_a_secret(live_server, anna)
     anna_id = (await anna.api("GET", "/api/me")).json()["id"]
@@ -87,6 +88,7 @@ async def test_history_without_a_live_session_answers_401_like_the_other_routes(
         "signed, old epoch": signed_session({"user_id": anna_id, "epoch": 0}),
         "signed, no such user": signed_session({"user_id": 987654, "epoch": 0}),
         "signed, user id a string": signed_session({"user_id": str(anna_id), "epoch": 1}),
+        "signed, user id past the ids": signed_session({"user_id": LARGEST_ID + 1, "epoch": 0}),
     }
     queries = [
         "",
