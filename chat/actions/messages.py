@@ -24,6 +24,7 @@ from chat.errors import ActionError
 from chat.events import author_fields, message_dict, network_topic, reply_summary, user_topic
 from chat.models import Mention, Message, Network, NetworkEvent, Organisation, User
 from chat.rendering import render_message
+from chat.text import is_encodable
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +63,8 @@ def check_send(client_id: object, body: object, max_body_chars: int) -> tuple[st
         )
     if not isinstance(body, str):
         raise ActionError("invalid_frame", "body must be a string.")
-    try:
-        body.encode("utf-8")
-    except UnicodeEncodeError as error:  # lone surrogates from JSON "\ud800" escapes
-        raise ActionError("invalid_frame", "body is not valid Unicode text.") from error
+    if not is_encodable(body):
+        raise ActionError("invalid_frame", "body is not valid Unicode text.")
     # Control characters (NUL above all, which PostgreSQL refuses) are dropped, not stored.
     text = _CONTROL.sub("", body).strip()
     if not _INVISIBLE.sub("", text):

@@ -15,6 +15,7 @@ from chat.errors import ActionError, not_found
 from chat.models import Membership, Message, ThreadFollow
 from chat.protocol import is_id
 from chat.search_terms import tag_list
+from chat.text import is_encodable
 
 MESSAGE = "message"
 QUESTION = "question"
@@ -47,11 +48,8 @@ def check_post(
     if thread_root_id is not None and kind != MESSAGE:
         raise ActionError("invalid_kind", "A reply in a thread is a plain message.")
     tag_names = tuple(tag_list(tags))
-    try:
-        "".join(tag_names).encode("utf-8")
-    except UnicodeEncodeError as error:  # lone surrogates from JSON "\ud800" escapes
-        # Refused here, or the batch it is stored in fails for every sender in it.
-        raise ActionError("invalid_tags", "tags must be valid Unicode text.") from error
+    if not is_encodable("".join(tag_names)):
+        raise ActionError("invalid_tags", "tags must be valid Unicode text.")
     return PostOptions(str(kind), tag_names, thread_root_id, demo)
 
 
