@@ -123,6 +123,16 @@ class ChatUser:
         assert response.status_code == 200, response.text
         return network_id
 
+    async def create_private_network(self, slug: str, name: str) -> int:
+        """As an administrator: a new private network (its creator is not a member); its id."""
+        created = await self.api(
+            "POST",
+            "/api/admin/networks",
+            json={"slug": slug, "name": name, "description": "", "is_private": True},
+        )
+        assert created.status_code == 201, created.text
+        return created.json()["id"]  # type: ignore[no-any-return]
+
     async def connect(
         self,
         origin: str | None = None,

@@ -315,13 +315,7 @@ async def test_oversize_frame_closes_with_1009(users) -> None:
 
 async def test_private_network_is_invisible_to_non_members(users, live_server) -> None:
     admin = await make_admin(live_server, "beheerder")
-    created = await admin.api(
-        "POST",
-        "/api/admin/networks",
-        json={"slug": "geheim", "name": "Geheim", "description": "", "is_private": True},
-    )
-    assert created.status_code == 201, created.text
-    network = created.json()["id"]
+    network = await admin.create_private_network("geheim", "Geheim")
     admin_socket = await admin.connect()
     await admin_socket.send_message(network, "vertrouwelijk @eva")
 

@@ -34,12 +34,7 @@ async def test_cookie_copied_before_logout_reads_no_history(users, live_server) 
     """The history route reads the user and the page in one hop; the page must still be dropped
     for a dead cookie, and a page the user may not read must not answer 404 instead of 401."""
     admin = await make_admin(live_server, "beheerder")
-    created = await admin.api(
-        "POST",
-        "/api/admin/networks",
-        json={"slug": "dicht", "name": "Dicht", "description": "", "is_private": True},
-    )
-    assert created.status_code == 201, created.text
+    private = await admin.create_private_network("dicht", "Dicht")
     anna: ChatUser = await users("anna")
     public = await anna.join("recreatieparken")
     socket = await anna.connect()
@@ -52,7 +47,7 @@ async def test_cookie_copied_before_logout_reads_no_history(users, live_server) 
     assert (await anna.http.post("/logout")).status_code == 303
 
     async with httpx.AsyncClient(base_url=live_server.url, cookies=stolen) as thief:
-        for network in (public, created.json()["id"]):
+        for network in (public, private):
             response = await thief.get(f"/api/networks/{network}/messages")
             assert response.status_code == 401, response.text
             assert "nog voor het uitloggen" not in response.text

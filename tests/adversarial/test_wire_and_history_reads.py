@@ -34,13 +34,7 @@ def signed_session(session: dict) -> str:
 
 async def private_network_with_a_secret(server, member: ChatUser) -> int:
     admin = await make_admin(server, "beheerder")
-    created = await admin.api(
-        "POST",
-        "/api/admin/networks",
-        json={"slug": "dicht", "name": "Dicht", "description": "", "is_private": True},
-    )
-    assert created.status_code == 201, created.text
-    network = created.json()["id"]
+    network = await admin.create_private_network("dicht", "Dicht")
     added = await admin.api(
         "POST", f"/api/admin/networks/{network}/members", json={"username": member.username}
     )
@@ -53,6 +47,15 @@ async def private_network_with_a_secret(server, member: ChatUser) -> int:
     assert posted.status_code == 200, posted.text
     await admin.aclose()
     return network
+
+
+async def anna_and_bram_in_asbest(server) -> tuple[ChatUser, ChatUser, int]:
+    """Two registered members of the network "asbest", and its id."""
+    anna = await server.user("anna").register()
+    bram = await server.user("bram").register()
+    network = await anna.join("asbest")
+    await bram.join("asbest")
+    return anna, bram, network
 
 
 async def answer(client: httpx.AsyncClient, path: str) -> tuple[int, str, str]:
@@ -310,10 +313,7 @@ async def test_plain_and_deflate_sockets_get_exact_events_across_length_boundari
     two raw plain sockets, a plain and a deflate socket of the same user: every socket gets
     every event once, in order, with the exact text, in minimally encoded unmasked frames."""
     server = start_server(**FAST, BWT_MAX_BODY_CHARS="70000")
-    anna = await server.user("anna").register()
-    bram = await server.user("bram").register()
-    network = await anna.join("asbest")
-    await bram.join("asbest")
+    anna, bram, network = await anna_and_bram_in_asbest(server)
     sender = await anna.connect()
     for i in range(9):  # seqs and ids of two digits from here: frame sizes are predictable
         assert (await sender.send_message(network, f"vulling {i}"))["type"] == "ack"
@@ -389,10 +389,7 @@ async def test_a_burst_of_non_ascii_events_leaves_in_messages_of_at_most_64_kib(
     messages of up to 256 KiB, and a client that sized its limit by the document (websockets'
     max_size=65536) closed with 1009 in a burst; the hub counts bytes of UTF-8 now."""
     server = start_server(**FAST)
-    anna = await server.user("anna").register()
-    bram = await server.user("bram").register()
-    network = await anna.join("asbest")
-    await bram.join("asbest")
+    anna, bram, network = await anna_and_bram_in_asbest(server)
     raw = await RawSocket.open(bram)
     await subscribe_raw(raw, network)
     sender = await anna.connect()
@@ -418,10 +415,7 @@ async def test_plain_sockets_that_stop_reading_get_everything_in_order_or_a_clea
     frame, and catches up exactly with since_seq. A steady plain and a deflate socket of the
     same user get everything meanwhile."""
     server = start_server(**FAST, BWT_MAX_BODY_CHARS="50000", BWT_SEND_TIMEOUT_SECONDS="2")
-    anna = await server.user("anna").register()
-    bram = await server.user("bram").register()
-    network = await anna.join("asbest")
-    await bram.join("asbest")
+    anna, bram, network = await anna_and_bram_in_asbest(server)
     steady, pauser, stalled = [
         await RawSocket.open(bram, rcvbuf=4096 if n else None) for n in range(3)
     ]

@@ -180,12 +180,7 @@ async def test_logout_and_leaving_a_private_network_during_a_flood(start_server)
 
     server = start_server(**FAST)
     admin = await make_admin(server, "beheerder")
-    created = await admin.api(
-        "POST",
-        "/api/admin/networks",
-        json={"slug": "geheim", "name": "Geheim", "description": "", "is_private": True},
-    )
-    private = created.json()["id"]
+    private = await admin.create_private_network("geheim", "Geheim")
     users = [await server.user(f"user{i}").register() for i in range(3)]
     for u in users:
         r = await admin.api(
